@@ -1,0 +1,8 @@
+"""URL wiring only."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]
