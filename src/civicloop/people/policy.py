@@ -1,0 +1,70 @@
+"""The access policy, in one place.
+
+A person is *served by* a department when it holds a source record or a case
+for them (PersonDepartment). Caseworkers and supervisors see the people their
+departments serve; analysts see aggregates only; admins see configuration only.
+Role checks come first and answer 403 whatever the object; object checks
+answer 404 so that nothing about an invisible person or case leaks.
+Consent (a later capability) widens `visible_department_ids` through here.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from civicloop.core.access import Forbidden, NotVisible, Viewer
+from civicloop.people.models import Person, PersonDepartment
+
+PERSON_ROLES = frozenset({"caseworker", "supervisor"})
+
+
+def require_casework_role(viewer: Viewer) -> None:
+    """Only caseworkers and supervisors ever read or write a person or a case."""
+    if viewer.role not in PERSON_ROLES:
+        raise Forbidden(viewer.role)
+
+
+def require_supervisor(viewer: Viewer) -> None:
+    if viewer.role != "supervisor":
+        raise Forbidden(viewer.role)
+
+
+
+def visible_people(viewer: Viewer) -> QuerySet[Person]:
+    """The people at least one of the viewer's departments serves."""
+    require_casework_role(viewer)
+    if not viewer.department_ids:
+        return Person.objects.none()
+    return Person.objects.filter(
+        Exists(
+            PersonDepartment.objects.filter(person=OuterRef("pk"), department_id__in=viewer.department_ids)
+        )
+    )
+
+
+def is_person_visible(viewer: Viewer, person_id: int) -> bool:
+    if viewer.role not in PERSON_ROLES or not viewer.department_ids:
+        return False
+    return PersonDepartment.objects.filter(person_id=person_id, department_id__in=viewer.department_ids).exists()
+
+
+def require_person_visible(viewer: Viewer, person_id: int) -> None:
+    require_casework_role(viewer)
+    if not is_person_visible(viewer, person_id):
+        raise NotVisible("person")
+
+
+def own_department_q(viewer: Viewer, field: str = "department_id") -> Q:
+    return Q(**{f"{field}__in": viewer.department_ids})
+
+
+def case_visibility(viewer: Viewer, case) -> str:
+    """'full' for the viewer's own departments' cases, 'summary' for other departments'
+    non-sensitive cases of a person they can see, else 'none'."""
+    if viewer.role not in PERSON_ROLES:
+        return "none"
+    if case.department_id in viewer.department_ids:
+        return "full"
+    if case.person_id and not case.service.sensitive and is_person_visible(viewer, case.person_id):
+        return "summary"
+    return "none"

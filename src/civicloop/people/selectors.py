@@ -1,0 +1,315 @@
+"""Reads of personal data. Every function applies the access policy and audits.
+
+Views and API handlers call these, never `.objects` on personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case as CaseWhen
+from django.db.models import IntegerField, Q, Value, When
+from django.utils.translation import gettext as _
+
+from civicloop.cases.models import Case
+from civicloop.cases.workflow import status_label
+from civicloop.catalogue.models import Department
+from civicloop.core.access import NotVisible, ValidationFailed, Viewer
+from civicloop.core.pagination import Page, clamp_page
+from civicloop.people import keys, policy
+from civicloop.people.models import (
+    HouseholdMembership,
+    Identifier,
+    Link,
+    Person,
+    PersonNeed,
+    Relationship,
+)
+from civicloop.people.timeline import TimelinePage, person_timeline
+from civicloop.trust.audit import audit_record
+
+SEARCH_FIELDS = ("name", "date_of_birth", "identifier", "phone", "email")
+
+
+@dataclass(frozen=True)
+class PersonSearchCriteria:
+    name: str = ""
+    date_of_birth: dt.date | None = None
+    identifier: str = ""
+    phone: str = ""
+    email: str = ""
+
+    def used_fields(self) -> list[str]:
+        return [f for f in SEARCH_FIELDS if getattr(self, f)]
+
+
+def _name_filter(qs, name: str):
+    """Exact, phonetic and (on PostgreSQL) trigram matches on names, best first."""
+    tokens = keys.fold(name).split()
+    if not tokens:
+        return qs, None
+    family = tokens[-1]
+    given = tokens[0] if len(tokens) > 1 else ""
+    fam_phon = keys.phonetic(family)
+    match = Q(family_key=family) | Q(family_phonetic=fam_phon)
+    if len(tokens) == 1:
+        # One word may be either name.
+        match |= Q(search_name__startswith=f"{family} ") | Q(given_phonetic=fam_phon)
+    if settings.IS_POSTGRES:
+        match |= Q(search_name__trigram_word_similar=" ".join(tokens))
+    qs = qs.filter(match)
+    if given:
+        giv_phon = keys.phonetic(given)
+        qs = qs.filter(Q(search_name__startswith=f"{given} ") | Q(given_phonetic=giv_phon) | Q(search_name__startswith=given[:1]))
+        rank = CaseWhen(
+            When(search_name=f"{given} {family}", then=Value(0)),
+            When(family_key=family, search_name__startswith=f"{given} ", then=Value(1)),
+            When(family_key=family, given_phonetic=giv_phon, then=Value(2)),
+            When(family_key=family, then=Value(3)),
+            When(family_phonetic=fam_phon, given_phonetic=giv_phon, then=Value(4)),
+            default=Value(5),
+            output_field=IntegerField(),
+        )
+    else:
+        rank = CaseWhen(
+            When(family_key=family, then=Value(0)),
+            When(search_name__startswith=f"{family} ", then=Value(1)),
+            When(family_phonetic=fam_phon, then=Value(2)),
+            default=Value(3),
+            output_field=IntegerField(),
+        )
+    return qs, rank
+
+
+def person_search(
+    *, viewer: Viewer, criteria: PersonSearchCriteria, page: int | None = 1, page_size: int | None = None
+) -> Page[Person]:
+    """People the viewer's departments serve that match every given criterion."""
+    policy.require_casework_role(viewer)
+    used = criteria.used_fields()
+    if not used:
+        raise ValidationFailed({"name": _("Enter a name, date of birth, identifier, phone number or email address.")})
+    page, size = clamp_page(page, page_size, settings.CIVICLOOP["SEARCH_PAGE_SIZE"])
+    qs = policy.visible_people(viewer)
+    rank = None
+    if criteria.name:
+        if len(keys.fold(criteria.name)) < 2:
+            raise ValidationFailed({"name": _("Enter at least two letters of a name.")})
+        qs, rank = _name_filter(qs, criteria.name)
+    if criteria.date_of_birth:
+        qs = qs.filter(date_of_birth=criteria.date_of_birth)
+    if criteria.identifier:
+        qs = qs.filter(id__in=Identifier.objects.filter(value=criteria.identifier.strip()).values("person_id"))
+    if criteria.phone:
+        pk = keys.phone_key(criteria.phone)
+        if len(pk) < 6:
+            raise ValidationFailed({"phone": _("Enter a phone number with at least six digits.")})
+        qs = qs.filter(phone_key=pk)
+    if criteria.email:
+        qs = qs.filter(email_key=keys.email_key(criteria.email))
+    order = ["family_key", "search_name", "id"]
+    if rank is not None:
+        qs = qs.annotate(rank=rank)
+        order = ["rank", *order]
+    qs = qs.order_by(*order).select_related("address")
+    with transaction.atomic():
+        total = qs.count()
+        start = (page - 1) * size
+        items = list(qs[start : start + size])
+        audit_record(
+            viewer=viewer, action="person.search", object_type="person",
+            object_ids=[p.id for p in items], fields=used, counts={"total": total, "page": page},
+        )
+    return Page(items=items, page=page, page_size=size, total=total)
+
+
+@dataclass(frozen=True)
+class ProvenanceRow:
+    department_name: str
+    local_id: str
+    method: str
+    match_probability: float | None
+    linked_at: dt.datetime
+    fields: dict
+
+
+@dataclass(frozen=True)
+class HouseholdMember:
+    person_id: int | None  # None when the viewer may not see them
+    label: str
+    date_of_birth: dt.date | None = None
+    relationship: str = ""
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    case_id: int | None  # None for a summary line of another department's case
+    reference: str
+    department_name: str
+    service_name: str
+    status: str
+    status_label: str
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    due_at: dt.datetime | None
+    full: bool
+
+
+@dataclass(frozen=True)
+class Person360:
+    person: Person
+    provenance: list[ProvenanceRow]
+    identifiers: list[Identifier]
+    household: list[HouseholdMember]
+    relationships: list[HouseholdMember]
+    needs: list[PersonNeed]
+    cases: list[CaseLine]
+    departments: list[Department]  # departments with something on the timeline the viewer may see
+    timeline: TimelinePage
+    own_department_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+def _visible_ids(viewer: Viewer, person_ids: list[int]) -> set[int]:
+    from civicloop.people.models import PersonDepartment
+
+    if not person_ids:
+        return set()
+    return set(
+        PersonDepartment.objects.filter(person_id__in=person_ids, department_id__in=viewer.department_ids)
+        .values_list("person_id", flat=True)
+    )
+
+
+def person_household(*, viewer: Viewer, person_id: int) -> list[HouseholdMember]:
+    """Current household members: by name if the viewer's departments serve them too."""
+    membership = HouseholdMembership.objects.filter(person_id=person_id, until__isnull=True).first()
+    if membership is None:
+        return []
+    others = list(
+        HouseholdMembership.objects.filter(household_id=membership.household_id, until__isnull=True)
+        .exclude(person_id=person_id)
+        .select_related("person")
+        .order_by("person__date_of_birth", "person_id")
+    )
+    visible = _visible_ids(viewer, [m.person_id for m in others])
+    return [
+        HouseholdMember(person_id=m.person_id, label=str(m.person), date_of_birth=m.person.date_of_birth)
+        if m.person_id in visible
+        else HouseholdMember(person_id=None, label=_("Another household member"))
+        for m in others
+    ]
+
+
+def _relationships(viewer: Viewer, person_id: int) -> list[HouseholdMember]:
+    """Current relationships; the other person by name only if the viewer may see them."""
+    rels = list(
+        Relationship.objects.filter(Q(from_person_id=person_id) | Q(to_person_id=person_id), until__isnull=True)
+        .select_related("from_person", "to_person")
+        .order_by("id")
+    )
+    outgoing = [r.from_person_id == person_id for r in rels]
+    others = [r.to_person if out else r.from_person for r, out in zip(rels, outgoing, strict=True)]
+    visible = _visible_ids(viewer, [o.id for o in others])
+    rows = []
+    for r, out, other in zip(rels, outgoing, others, strict=True):
+        kind = r.get_kind_display()
+        # "Parent of: Sam" for this person's own relationships; "Sam: parent of this person" otherwise.
+        relationship = kind if out else _("%(kind)s this person") % {"kind": kind.lower()}
+        if other.id in visible:
+            rows.append(HouseholdMember(person_id=other.id, label=str(other), relationship=relationship))
+        else:
+            rows.append(HouseholdMember(person_id=None, label=_("Another person"), relationship=relationship))
+    return rows
+
+
+def person_360(
+    *,
+    viewer: Viewer,
+    person_id: int,
+    department_id: int | None = None,
+    cursor: str | None = None,
+    page_size: int | None = None,
+) -> Person360:
+    """Everything the viewer may see of one person, with the first (or next) timeline page."""
+    policy.require_person_visible(viewer, person_id)
+    size = clamp_page(1, page_size, settings.CIVICLOOP["TIMELINE_PAGE_SIZE"])[1]
+    own = viewer.department_ids
+    with transaction.atomic():
+        person = Person.objects.select_related("address", "address__area").get(pk=person_id)
+        links = (
+            Link.objects.filter(person_id=person_id, active=True, source_record__department_id__in=own)
+            .select_related("source_record", "source_record__department")
+            .order_by("source_record__department__name", "source_record__local_id")
+        )
+        provenance = [
+            ProvenanceRow(
+                department_name=link.source_record.department.name, local_id=link.source_record.local_id,
+                method=link.get_method_display(), match_probability=link.match_probability, linked_at=link.created_at,
+                fields={
+                    "given_name": link.source_record.given_name, "family_name": link.source_record.family_name,
+                    "date_of_birth": link.source_record.date_of_birth, "email": link.source_record.email,
+                    "phone": link.source_record.phone, "address": link.source_record.address_text,
+                },
+            )
+            for link in links
+        ]
+        identifiers = list(
+            Identifier.objects.filter(person_id=person_id)
+            .filter(Q(department_id__in=own) | Q(department__isnull=True))
+            .order_by("scheme")
+        )
+        needs = list(
+            PersonNeed.objects.filter(person_id=person_id, department_id__in=own)
+            .select_related("need", "department").order_by("-recorded_at")
+        )
+        case_rows = (
+            Case.objects.filter(person_id=person_id)
+            .filter(Q(department_id__in=own) | Q(service__sensitive=False))
+            .select_related("service", "department").order_by("-opened_at")
+        )
+        cases = [
+            CaseLine(
+                case_id=c.id if c.department_id in own else None,
+                reference=c.reference if c.department_id in own else "",
+                department_name=c.department.name, service_name=c.service.name, status=c.status,
+                status_label=status_label(c.status), opened_at=c.opened_at,
+                closed_at=c.closed_at or c.resolved_at, due_at=c.due_at if c.department_id in own else None,
+                full=c.department_id in own,
+            )
+            for c in case_rows
+        ]
+        dept_ids = {c.department_id for c in case_rows} | set(own)
+        departments = list(Department.objects.filter(id__in=dept_ids).order_by("name"))
+        if department_id is not None and department_id not in dept_ids:
+            raise ValidationFailed({"department": _("Choose one of the departments listed.")})
+        timeline = person_timeline(
+            viewer=viewer, person_id=person_id, department_id=department_id, cursor=cursor, page_size=size
+        )
+        household = person_household(viewer=viewer, person_id=person_id)
+        relationships = _relationships(viewer, person_id)
+        audit_record(
+            viewer=viewer, action="person.read", object_type="person", object_ids=[person_id],
+            fields=["golden_record", "provenance", "identifiers", "needs", "cases", "timeline", "household"],
+            counts={"timeline_entries": len(timeline.entries), "cases": len(cases)},
+        )
+    return Person360(
+        person=person, provenance=provenance, identifiers=identifiers, household=household,
+        relationships=relationships, needs=needs, cases=cases, departments=departments, timeline=timeline,
+        own_department_ids=own,
+    )
+
+
+def person_get(*, viewer: Viewer, person_id: int) -> Person:
+    """The golden record alone (for edit forms), audited as a read."""
+    policy.require_person_visible(viewer, person_id)
+    with transaction.atomic():
+        try:
+            person = Person.objects.select_related("address").get(pk=person_id)
+        except Person.DoesNotExist:
+            raise NotVisible("person") from None
+        audit_record(viewer=viewer, action="person.read", object_type="person", object_ids=[person_id],
+                     fields=["golden_record"])
+    return person
