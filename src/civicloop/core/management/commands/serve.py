@@ -63,6 +63,7 @@ class Command(BaseCommand):
                     str(threads),
                     "--access-logfile",
                     "-",
+                    "--no-control-socket",
                     "--graceful-timeout",
                     str(int(STOP_GRACE_SECONDS)),
                 ],
