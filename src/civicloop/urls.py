@@ -3,6 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from civicloop.api import api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("civicloop.staff.urls")),
 ]
