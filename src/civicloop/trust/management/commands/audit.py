@@ -73,6 +73,8 @@ class Command(BaseCommand):
                 try:
                     sealed = self._seal_round(batch_size, None)
                 except DatabaseError as error:
+                    if connection.in_atomic_block:
+                        raise
                     # A restarted or busy database should not end the sealer: retry next round.
                     logger.warning("sealing failed, retrying in %ss: %s", interval, error)
                     connection.close()
@@ -80,7 +82,8 @@ class Command(BaseCommand):
                 if sealed:
                     self.stdout.write(f"sealed {sealed} events; chain head at seq {self._head_seq()}")
                     self.stdout.flush()
-                close_old_connections()
+                if not connection.in_atomic_block:  # a caller's transaction is theirs to end
+                    close_old_connections()
                 stop.wait(interval)
         self.stdout.write("stopped")
 
