@@ -96,3 +96,11 @@ def test_timeline_pages_cover_everything_once(world):
     assert len(seen) == len(set(seen))
     contacts = [s for s in seen if s[0] == "contact"]
     assert len(contacts) == 31
+
+
+def test_search_falls_back_to_near_spellings_only_when_nothing_matches(world):
+    viewer = world.viewer(world.housing_worker)
+    page = person_search(viewer=viewer, criteria=PersonSearchCriteria(name="Alice Okabor"))
+    assert page.items and page.items[0].id == world.alice.id
+    page = person_search(viewer=viewer, criteria=PersonSearchCriteria(name="Zebedee Quartermain"))
+    assert page.total == 0 and page.items == []

@@ -25,7 +25,7 @@ class Person(models.Model):
     search_name = models.CharField(max_length=220, db_index=True)  # "given family", folded
     family_key = models.CharField(max_length=100, db_index=True)  # folded family name
     family_phonetic = models.CharField(max_length=20, db_index=True)
-    given_phonetic = models.CharField(max_length=20)
+    given_phonetic = models.CharField(max_length=20, db_index=True)
     phone_key = models.CharField(max_length=20, blank=True, db_index=True)  # last 10 digits
     email_key = models.CharField(max_length=254, blank=True, db_index=True)  # lower-case
     created_at = models.DateTimeField(default=clock.now)

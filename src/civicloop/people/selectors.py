@@ -46,20 +46,24 @@ class PersonSearchCriteria:
         return [f for f in SEARCH_FIELDS if getattr(self, f)]
 
 
-def _name_filter(qs, name: str):
-    """Exact, phonetic and (on PostgreSQL) trigram matches on names, best first."""
+def _name_filter(qs, name: str, *, fuzzy: bool = False):
+    """Exact and phonetic matches on names, best first; with `fuzzy`, near spellings
+    too (trigram similarity on PostgreSQL, a shared three-letter prefix on SQLite)."""
     tokens = keys.fold(name).split()
     if not tokens:
         return qs, None
     family = tokens[-1]
     given = tokens[0] if len(tokens) > 1 else ""
     fam_phon = keys.phonetic(family)
-    match = Q(family_key=family) | Q(family_phonetic=fam_phon)
-    if len(tokens) == 1:
-        # One word may be either name.
-        match |= Q(search_name__startswith=f"{family} ") | Q(given_phonetic=fam_phon)
-    if settings.IS_POSTGRES:
-        match |= Q(search_name__trigram_word_similar=" ".join(tokens))
+    if fuzzy and settings.IS_POSTGRES:
+        match = Q(search_name__trigram_word_similar=" ".join(tokens))
+    elif fuzzy:
+        match = Q(family_key__startswith=family[:3])
+    else:
+        match = Q(family_key=family) | Q(family_phonetic=fam_phon)
+        if len(tokens) == 1:
+            # One word may be either name.
+            match |= Q(search_name__startswith=f"{family} ") | Q(given_phonetic=fam_phon)
     qs = qs.filter(match)
     if given:
         giv_phon = keys.phonetic(given)
@@ -93,12 +97,25 @@ def person_search(
     if not used:
         raise ValidationFailed({"name": _("Enter a name, date of birth, identifier, phone number or email address.")})
     page, size = clamp_page(page, page_size, settings.CIVICLOOP["SEARCH_PAGE_SIZE"])
+    if criteria.name and len(keys.fold(criteria.name)) < 2:
+        raise ValidationFailed({"name": _("Enter at least two letters of a name.")})
+    with transaction.atomic():
+        items, total = _search_page(viewer, criteria, page, size, fuzzy=False)
+        if total == 0 and criteria.name:
+            # Nothing spelt alike: try near spellings before saying there is nobody.
+            items, total = _search_page(viewer, criteria, page, size, fuzzy=True)
+        audit_record(
+            viewer=viewer, action="person.search", object_type="person",
+            object_ids=[p.id for p in items], fields=used, counts={"total": total, "page": page},
+        )
+    return Page(items=items, page=page, page_size=size, total=total)
+
+
+def _search_page(viewer: Viewer, criteria: PersonSearchCriteria, page: int, size: int, *, fuzzy: bool):
     qs = policy.visible_people(viewer)
     rank = None
     if criteria.name:
-        if len(keys.fold(criteria.name)) < 2:
-            raise ValidationFailed({"name": _("Enter at least two letters of a name.")})
-        qs, rank = _name_filter(qs, criteria.name)
+        qs, rank = _name_filter(qs, criteria.name, fuzzy=fuzzy)
     if criteria.date_of_birth:
         qs = qs.filter(date_of_birth=criteria.date_of_birth)
     if criteria.identifier:
@@ -115,15 +132,9 @@ def person_search(
         qs = qs.annotate(rank=rank)
         order = ["rank", *order]
     qs = qs.order_by(*order).select_related("address")
-    with transaction.atomic():
-        total = qs.count()
-        start = (page - 1) * size
-        items = list(qs[start : start + size])
-        audit_record(
-            viewer=viewer, action="person.search", object_type="person",
-            object_ids=[p.id for p in items], fields=used, counts={"total": total, "page": page},
-        )
-    return Page(items=items, page=page, page_size=size, total=total)
+    total = qs.count()
+    start = (page - 1) * size
+    return list(qs[start : start + size]), total
 
 
 @dataclass(frozen=True)
