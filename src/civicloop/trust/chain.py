@@ -125,12 +125,36 @@ def seal_pending(batch_size: int = 1000) -> int:
             seq += 1
             content = canonical_content(dict(zip(CONTENT_FIELDS, row[1:], strict=True)))
             digest = event_hash(seq=seq, prev_hash=prev_hash, content=content)
-            sealed.append(AuditEvent(id=row[0], seq=seq, prev_hash=prev_hash, hash=digest))
+            sealed.append((seq, prev_hash, digest, row[0]))
             prev_hash = digest
-        AuditEvent.objects.bulk_update(sealed, ["seq", "prev_hash", "hash"])
+        _write_seals(sealed)
         head.seq, head.hash, head.sealed_at = seq, prev_hash, clock.now()
         head.save(update_fields=["seq", "hash", "sealed_at"])
     return len(rows)
+
+
+def _write_seals(sealed: list[tuple[int, str, str, int]]) -> None:
+    """Store (seq, prev_hash, hash, id) rows: one UPDATE from arrays on PostgreSQL, one
+    prepared UPDATE run many times on SQLite.
+
+    Why not bulk_update: it resolves a CASE expression per row in Python and sealed
+    2,800 events/s on SQLite, against 41,000 events/s this way (bench_audit_seal.py).
+    """
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement for the whole batch: one round trip, one plan.
+            seqs, prev_hashes, hashes, ids = (list(column) for column in zip(*sealed, strict=True))
+            cursor.execute(
+                f"UPDATE {table} AS e SET seq = s.seq, prev_hash = s.prev_hash, hash = s.hash"
+                " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[])"
+                " AS s(seq, prev_hash, hash, id) WHERE e.id = s.id",
+                [seqs, prev_hashes, hashes, ids],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET seq = %s, prev_hash = %s, hash = %s WHERE id = %s", sealed
+            )
 
 
 def seal_all(batch_size: int = 1000, on_batch: Callable[[int], None] | None = None) -> int:
