@@ -110,6 +110,8 @@ def _lock_head() -> ChainHead:
 
 def seal_pending(batch_size: int = 1000) -> int:
     """Seal up to `batch_size` committed unsealed events, oldest id first; return how many."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     with transaction.atomic():
         head = _lock_head()
         rows = list(
