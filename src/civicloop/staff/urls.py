@@ -1,4 +1,24 @@
-from django.urls import path  # noqa: F401
+"""Staff pages, in the "staff" namespace."""
+
+from django.contrib.auth.views import LogoutView
+from django.urls import path
+
+from civicloop.staff import views
 
 app_name = "staff"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("sign-in/", views.StaffLoginView.as_view(), name="login"),
+    path("sign-out/", LogoutView.as_view(), name="logout"),
+    path("people/", views.person_search, name="person_search"),
+    path("people/new/", views.person_create, name="person_create"),
+    path("people/<int:person_id>/", views.person_detail, name="person_detail"),
+    path("people/<int:person_id>/needs/new/", views.need_record, name="need_record"),
+    path("people/<int:person_id>/contacts/new/", views.person_contact, name="person_contact"),
+    path("cases/", views.case_queue, name="case_queue"),
+    path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
+    path("cases/<int:case_id>/transition/", views.case_transition, name="case_transition"),
+    path("cases/<int:case_id>/assign/", views.case_assign, name="case_assign"),
+    path("cases/<int:case_id>/notes/", views.case_note, name="case_note"),
+    path("cases/<int:case_id>/contacts/new/", views.case_contact, name="case_contact"),
+]
