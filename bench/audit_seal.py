@@ -1,7 +1,7 @@
-"""Benchmark: sealing and verifying the audit chain (not collected by pytest; belongs in bench/).
+"""Benchmark: sealing and verifying the audit chain.
 
 Reproduce (SQLite file, WAL, synchronous=FULL, as shipped):
-    .venv/bin/python tests/trust/bench_audit_seal.py --events 100000
+    .venv/bin/python bench/audit_seal.py --events 100000
 PostgreSQL: add DATABASE_URL=postgres://postgres@127.0.0.1:5432/<scratch db> (it is migrated and
 its audit tables emptied).
 """
