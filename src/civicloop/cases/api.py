@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from civicloop.cases.models import Channel, Interaction, Priority
-from civicloop.cases.selectors import CaseFilters, case_detail, case_list
+from civicloop.cases.selectors import CaseDetail, CaseFilters, case_detail, case_list
 from civicloop.cases.services import (
     MAX_DESCRIPTION,
     MAX_SUMMARY,
@@ -189,17 +189,24 @@ def case_index(request: HttpRequest, query: Query[CaseFilterIn]):
             "pages": page.pages}
 
 
+class _CaseRead:
+    """A case and what its CaseDetail adds, read as one object by CaseDetailOut."""
+
+    def __init__(self, detail: CaseDetail):
+        self._case = detail.case
+        self.overdue = detail.overdue
+        self.allowed_transitions = [{"status": s, "label": status_label(s)} for s in detail.allowed_transitions]
+        self.events = detail.events
+        self.contacts = detail.contacts
+        self.assignable = detail.assignable
+
+    def __getattr__(self, name: str):
+        return getattr(self._case, name)
+
+
 @router.get("/cases/{case_id}", response=CaseDetailOut, summary="A case with its history and contacts")
 def case_read(request: HttpRequest, case_id: int):
-    detail = case_detail(viewer=request.auth, case_id=case_id)
-    return {
-        **_case_out(detail.case).model_dump(),
-        "overdue": detail.overdue,
-        "allowed_transitions": [{"status": s, "label": status_label(s)} for s in detail.allowed_transitions],
-        "events": detail.events,
-        "contacts": detail.contacts,
-        "assignable": detail.assignable,
-    }
+    return _CaseRead(case_detail(viewer=request.auth, case_id=case_id))
 
 
 # --- Writes ------------------------------------------------------------------------------------
