@@ -35,7 +35,7 @@ _CORNER_NUDGE = {
     (0, 1): (0.0000, 0.0030),
     (3, 1): (0.0000, -0.0020),
 }
-# Each shared edge gets one bent midpoint so neighbouring wards stay a tiling.
+# Each edge between two wards gets one bent midpoint; both wards share it, so they still tile.
 _EDGE_BEND = 0.0025
 
 WARDS: tuple[tuple[str, str], ...] = (
@@ -100,7 +100,9 @@ def _bend(a: tuple[float, float], b: tuple[float, float], key: int) -> tuple[flo
     dx, dy = b[0] - a[0], b[1] - a[1]
     length = (dx * dx + dy * dy) ** 0.5 or 1.0
     sign = 1 if key % 2 else -1
-    return round(mx - sign * _EDGE_BEND * dy / length, 6), round(my + sign * _EDGE_BEND * dx / length, 6)
+    return round(mx - sign * _EDGE_BEND * dy / length, 6), round(
+        my + sign * _EDGE_BEND * dx / length, 6
+    )
 
 
 def _edge_key(a: tuple[int, int], b: tuple[int, int]) -> int:
@@ -115,10 +117,14 @@ def _ward_ring(col: int, row: int) -> list[list[float]]:
         n = corners[(k + 1) % 4]
         a = _corner(*c)
         ring.append([a[0], a[1]])
-        # Computed from the sorted edge so that both wards sharing it bend it alike.
         lo, hi = sorted((c, n))
-        bent = _bend(_corner(*lo), _corner(*hi), _edge_key(lo, hi))
-        ring.append([bent[0], bent[1]])
+        on_city_edge = (lo[0] == hi[0] and lo[0] in (0, _COLS)) or (
+            lo[1] == hi[1] and lo[1] in (0, _ROWS)
+        )
+        if not on_city_edge:
+            # Computed from the sorted edge so that both wards sharing it bend it alike.
+            bent = _bend(_corner(*lo), _corner(*hi), _edge_key(lo, hi))
+            ring.append([bent[0], bent[1]])
     ring.append(list(ring[0]))
     return ring
 
@@ -130,7 +136,9 @@ def areas() -> list[AreaRow]:
         col, row = n % _COLS, n // _COLS
         polygon = [_ward_ring(col, row)]
         min_lat, max_lat, min_lon, max_lon = bounds(polygon)
-        rows.append(AreaRow(code, name, polygon, min_lat, max_lat, min_lon, max_lon, district=n + 1))
+        rows.append(
+            AreaRow(code, name, polygon, min_lat, max_lat, min_lon, max_lon, district=n + 1)
+        )
     return rows
 
 
@@ -164,7 +172,11 @@ class Gazetteer:
             names = names_by_ward[ward]
             base = names[(n // len(self.wards)) % len(names)]
             lap = (n // len(self.wards)) // len(names)
-            name = base if lap == 0 else f"{base} {('North', 'South', 'East', 'West', 'Upper', 'Lower')[lap % 6]}"
+            name = (
+                base
+                if lap == 0
+                else f"{base} {('North', 'South', 'East', 'West', 'Upper', 'Lower')[lap % 6]}"
+            )
             houses = min(rng.randint(12, 140), size - total)
             self._streets.append(
                 _Street(
@@ -219,7 +231,10 @@ class Gazetteer:
             line1 = f"{k + 1} {street.name}"
             line2 = ""
         unit_number = k // 15
-        unit = _UNIT_LETTERS[(unit_number + street.first_index) % 20] + _UNIT_LETTERS[(unit_number * 7 + len(street.name)) % 20]
+        unit = (
+            _UNIT_LETTERS[(unit_number + street.first_index) % 20]
+            + _UNIT_LETTERS[(unit_number * 7 + len(street.name)) % 20]
+        )
         district = self.wards[street.ward].district
         postcode = f"{POSTCODE_AREA}{district} {street.sector}{unit}"
         return AddressRow(

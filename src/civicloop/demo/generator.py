@@ -51,8 +51,19 @@ from civicloop.demo.noise import ErrorRates, RecordNoise, address_style, email_s
 from civicloop.people.keys import fold
 
 __all__ = [
-    "CaseEventRow", "CaseRow", "DemoCity", "DemoConfig", "ErrorRates", "HouseholdBundle", "IdentifierRow",
-    "InteractionRow", "MembershipRow", "PersonNeedRow", "PersonRow", "RelationshipRow", "ServedRow",
+    "CaseEventRow",
+    "CaseRow",
+    "DemoCity",
+    "DemoConfig",
+    "ErrorRates",
+    "HouseholdBundle",
+    "IdentifierRow",
+    "InteractionRow",
+    "MembershipRow",
+    "PersonNeedRow",
+    "PersonRow",
+    "RelationshipRow",
+    "ServedRow",
     "SourceRecordRow",
 ]
 
@@ -198,7 +209,24 @@ _HOUSEHOLD_KINDS = (
 )
 _LANGUAGES = (("en", 0.9), ("es", 0.05), ("pl", 0.03), ("ur", 0.02))
 _EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
-_NI_PREFIXES = ("JA", "JB", "JC", "JE", "JG", "JH", "JJ", "JK", "JL", "JM", "JN", "JP", "JR", "JS", "JT", "JW")
+_NI_PREFIXES = (
+    "JA",
+    "JB",
+    "JC",
+    "JE",
+    "JG",
+    "JH",
+    "JJ",
+    "JK",
+    "JL",
+    "JM",
+    "JN",
+    "JP",
+    "JR",
+    "JS",
+    "JT",
+    "JW",
+)
 
 
 @dataclass(slots=True)
@@ -272,8 +300,11 @@ class DemoCity:
         )
         hh.tenant = rng.random() < 0.06 + 0.55 * hh.deprivation
         family = self._surname(rng)
-        phone = (f"01632 {rng.randint(0, 999999):06d}" if rng.random() < 0.6
-                 else f"07700 {rng.randint(900000, 999999)}")
+        phone = (
+            f"01632 {rng.randint(0, 999999):06d}"
+            if rng.random() < 0.6
+            else f"07700 {rng.randint(900000, 999999)}"
+        )
         language = weighted(rng, _LANGUAGES)
         bundle = HouseholdBundle(ref=f"H{k:06d}", address_uprn=uprn, since=self.today)
         relationships = self._compose(rng, hh, family, phone, uprn, language, room)
@@ -282,7 +313,9 @@ class DemoCity:
         bundle.since = self.today - dt.timedelta(days=int(years_here * YEAR))
         for m in hh.members:
             bundle.people.append(m.person)
-            bundle.memberships.append(MembershipRow(m.person.ref, max(bundle.since, m.person.date_of_birth)))
+            bundle.memberships.append(
+                MembershipRow(m.person.ref, max(bundle.since, m.person.date_of_birth))
+            )
         bundle.relationships = relationships
         for m in hh.members:
             self._needs_and_cases(rng, hh, m, bundle)
@@ -292,7 +325,9 @@ class DemoCity:
             self._contacts(rng, m, bundle)
         for case in bundle.cases:
             if case.person_ref is None:
-                bundle.interactions.extend(case_contacts(rng, case, SERVICES_BY_CODE[case.service], self.now))
+                bundle.interactions.extend(
+                    case_contacts(rng, case, SERVICES_BY_CODE[case.service], self.now)
+                )
         return bundle
 
     # -- people -------------------------------------------------------------
@@ -311,8 +346,21 @@ class DemoCity:
     def _dob(self, rng: random.Random, age: int) -> dt.date:
         return self.today - dt.timedelta(days=int(age * YEAR) + rng.randint(1, 364))
 
-    def _person(self, rng, hh, *, sex, age, family, phone, uprn, language, given=None, avoid=frozenset(),
-                dob=None) -> _Member:
+    def _person(
+        self,
+        rng,
+        hh,
+        *,
+        sex,
+        age,
+        family,
+        phone,
+        uprn,
+        language,
+        given=None,
+        avoid=frozenset(),
+        dob=None,
+    ) -> _Member:
         self._person_no += 1
         given = given or self._given(rng, sex, set(avoid))
         dob = dob or self._dob(rng, age)
@@ -321,13 +369,30 @@ class DemoCity:
         if age >= 16 and rng.random() < 0.85:
             local = weighted(rng, (("dot", 0.5), ("initial", 0.3), ("year", 0.2)))
             g, f = _ascii(given), _ascii(family)
-            local = {"dot": f"{g}.{f}", "initial": f"{g[0]}{f}", "year": f"{g}{dob.year % 100:02d}"}[local]
+            local = {
+                "dot": f"{g}.{f}",
+                "initial": f"{g[0]}{f}",
+                "year": f"{g}{dob.year % 100:02d}",
+            }[local]
             email = f"{local}{rng.randint(1, 99) if rng.random() < 0.4 else ''}@{rng.choice(_EMAIL_DOMAINS)}"
-        access = rng.choice(texts.ACCESSIBILITY) if rng.random() < (0.03 + (0.08 if age >= 75 else 0)) else ""
+        access = (
+            rng.choice(texts.ACCESSIBILITY)
+            if rng.random() < (0.03 + (0.08 if age >= 75 else 0))
+            else ""
+        )
         person = PersonRow(
-            ref=f"P{self._person_no:06d}", given_name=given, middle_names=middle, family_name=family, sex=sex,
-            date_of_birth=dob, email=email, phone=phone, address_uprn=uprn, preferred_language=language,
-            accessibility_needs=access, former_family_name=self._surname(rng),
+            ref=f"P{self._person_no:06d}",
+            given_name=given,
+            middle_names=middle,
+            family_name=family,
+            sex=sex,
+            date_of_birth=dob,
+            email=email,
+            phone=phone,
+            address_uprn=uprn,
+            preferred_language=language,
+            accessibility_needs=access,
+            former_family_name=self._surname(rng),
         )
         if person.former_family_name == family:
             person.former_family_name = self._surname(rng)
@@ -350,15 +415,25 @@ class DemoCity:
             first_sex = rng.choice("MF")
             first = add(sex=first_sex, age=age)
             same_sex = rng.random() < 0.06
-            other = add(sex=first_sex if same_sex else ("F" if first_sex == "M" else "M"),
-                        age=max(18, age + rng.randint(-6, 6)))
+            other = add(
+                sex=first_sex if same_sex else ("F" if first_sex == "M" else "M"),
+                age=max(18, age + rng.randint(-6, 6)),
+            )
             if other is not None:
-                met = max(first.person.date_of_birth, other.person.date_of_birth) + dt.timedelta(days=int(20 * YEAR))
+                met = max(first.person.date_of_birth, other.person.date_of_birth) + dt.timedelta(
+                    days=int(20 * YEAR)
+                )
                 since = met + dt.timedelta(days=rng.randint(0, max(1, (self.today - met).days)))
-                rels.append(RelationshipRow(first.person.ref, other.person.ref, "partner", min(since, self.today)))
+                rels.append(
+                    RelationshipRow(
+                        first.person.ref, other.person.ref, "partner", min(since, self.today)
+                    )
+                )
             return first, other
 
-        def children(parents: list[_Member], count: int, max_age: int, twins_chance: float) -> list[_Member]:
+        def children(
+            parents: list[_Member], count: int, max_age: int, twins_chance: float
+        ) -> list[_Member]:
             kids: list[_Member] = []
             youngest_parent = min(p.age for p in parents)
             names_used = {p.person.given_name for p in parents}
@@ -367,7 +442,9 @@ class DemoCity:
             while i < count:
                 age = rng.randint(0, max(0, min(max_age, youngest_parent - 18)))
                 sex = rng.choice("MF")
-                named_after = [p for p in parents if p.person.sex == sex and 25 <= p.age - age <= 35]
+                named_after = [
+                    p for p in parents if p.person.sex == sex and 25 <= p.age - age <= 35
+                ]
                 if named_after and rng.random() < 0.08:
                     kid = add(sex=sex, age=age, given=named_after[0].person.given_name)
                 else:
@@ -379,7 +456,12 @@ class DemoCity:
                 i += 1
                 if twins_left and i < count:
                     twins_left = False
-                    twin = add(sex=rng.choice("MF"), age=age, avoid=names_used, dob=kid.person.date_of_birth)
+                    twin = add(
+                        sex=rng.choice("MF"),
+                        age=age,
+                        avoid=names_used,
+                        dob=kid.person.date_of_birth,
+                    )
                     if twin is None:
                         break
                     names_used.add(twin.person.given_name)
@@ -387,11 +469,21 @@ class DemoCity:
                     i += 1
             for p in parents:
                 for kid in kids:
-                    rels.append(RelationshipRow(p.person.ref, kid.person.ref, "parent", kid.person.date_of_birth))
+                    rels.append(
+                        RelationshipRow(
+                            p.person.ref, kid.person.ref, "parent", kid.person.date_of_birth
+                        )
+                    )
             for a_i, a in enumerate(kids):
-                for b in kids[a_i + 1:]:
-                    rels.append(RelationshipRow(a.person.ref, b.person.ref, "sibling",
-                                                max(a.person.date_of_birth, b.person.date_of_birth)))
+                for b in kids[a_i + 1 :]:
+                    rels.append(
+                        RelationshipRow(
+                            a.person.ref,
+                            b.person.ref,
+                            "sibling",
+                            max(a.person.date_of_birth, b.person.date_of_birth),
+                        )
+                    )
             return kids
 
         kind = hh.kind
@@ -404,7 +496,12 @@ class DemoCity:
         elif kind == "family":
             first, other = couple(24, 56)
             parents = [p for p in (first, other) if p]
-            children(parents, int(weighted(rng, (("1", 0.38), ("2", 0.38), ("3", 0.17), ("4", 0.07)))), 17, 0.12)
+            children(
+                parents,
+                int(weighted(rng, (("1", 0.38), ("2", 0.38), ("3", 0.17), ("4", 0.07)))),
+                17,
+                0.12,
+            )
         elif kind == "lone_parent":
             parent = add(sex="F" if rng.random() < 0.85 else "M", age=rng.randint(19, 52))
             children([parent], int(weighted(rng, (("1", 0.5), ("2", 0.35), ("3", 0.15)))), 17, 0.1)
@@ -416,24 +513,38 @@ class DemoCity:
             if rng.random() < 0.55:
                 other = add(sex="F" if sex == "M" else "M", age=max(45, age + rng.randint(-5, 5)))
                 if other is not None:
-                    rels.append(RelationshipRow(parent.person.ref, other.person.ref, "partner", None))
+                    rels.append(
+                        RelationshipRow(parent.person.ref, other.person.ref, "partner", None)
+                    )
                     parents.append(other)
             gap = rng.randint(25, 35)
-            junior_dob = parent.person.date_of_birth + dt.timedelta(days=int(gap * YEAR) + rng.randint(-120, 120))
+            junior_dob = parent.person.date_of_birth + dt.timedelta(
+                days=int(gap * YEAR) + rng.randint(-120, 120)
+            )
             junior_age = int((self.today - junior_dob).days / YEAR)
             if junior_age >= 18 and junior_dob < self.today:
-                junior = add(sex=sex, age=junior_age, given=parent.person.given_name, dob=junior_dob)
+                junior = add(
+                    sex=sex, age=junior_age, given=parent.person.given_name, dob=junior_dob
+                )
                 if junior is not None:
                     for p in parents:
-                        rels.append(RelationshipRow(p.person.ref, junior.person.ref, "parent", junior_dob))
+                        rels.append(
+                            RelationshipRow(p.person.ref, junior.person.ref, "parent", junior_dob)
+                        )
         elif kind == "kinship":
             grandparent = add(sex=rng.choice("MF"), age=rng.randint(55, 80))
             for _ in range(rng.choice((1, 1, 2))):
                 child = add(sex=rng.choice("MF"), age=rng.randint(2, 16))
                 if child is None:
                     break
-                since = child.person.date_of_birth + dt.timedelta(days=rng.randint(30, max(31, child.age * 365)))
-                rels.append(RelationshipRow(grandparent.person.ref, child.person.ref, "guardian", min(since, self.today)))
+                since = child.person.date_of_birth + dt.timedelta(
+                    days=rng.randint(30, max(31, child.age * 365))
+                )
+                rels.append(
+                    RelationshipRow(
+                        grandparent.person.ref, child.person.ref, "guardian", min(since, self.today)
+                    )
+                )
         else:  # adult siblings sharing a home
             base = rng.randint(20, 50)
             first = add(sex=rng.choice("MF"), age=base)
@@ -441,19 +552,32 @@ class DemoCity:
             twin = rng.random() < 0.15
             for _ in range(rng.choice((1, 1, 2))):
                 if twin:
-                    sib = add(sex=rng.choice("MF"), age=base, avoid={first.person.given_name},
-                              dob=first.person.date_of_birth)
+                    sib = add(
+                        sex=rng.choice("MF"),
+                        age=base,
+                        avoid={first.person.given_name},
+                        dob=first.person.date_of_birth,
+                    )
                     twin = False
                 else:
-                    sib = add(sex=rng.choice("MF"), age=max(18, base + rng.randint(-8, 8)),
-                              avoid={s.person.given_name for s in sibs})
+                    sib = add(
+                        sex=rng.choice("MF"),
+                        age=max(18, base + rng.randint(-8, 8)),
+                        avoid={s.person.given_name for s in sibs},
+                    )
                 if sib is None:
                     break
                 sibs.append(sib)
             for a_i, a in enumerate(sibs):
-                for b in sibs[a_i + 1:]:
-                    rels.append(RelationshipRow(a.person.ref, b.person.ref, "sibling",
-                                                max(a.person.date_of_birth, b.person.date_of_birth)))
+                for b in sibs[a_i + 1 :]:
+                    rels.append(
+                        RelationshipRow(
+                            a.person.ref,
+                            b.person.ref,
+                            "sibling",
+                            max(a.person.date_of_birth, b.person.date_of_birth),
+                        )
+                    )
         return rels
 
     # -- needs and cases ----------------------------------------------------
@@ -462,7 +586,9 @@ class DemoCity:
         span = (self.now - self.window_start).total_seconds()
         return self.window_start + dt.timedelta(seconds=int(span * rng.random()))
 
-    def _needs_and_cases(self, rng: random.Random, hh: _Household, m: _Member, bundle: HouseholdBundle) -> None:
+    def _needs_and_cases(
+        self, rng: random.Random, hh: _Household, m: _Member, bundle: HouseholdBundle
+    ) -> None:
         z = hh.deprivation
         age = m.age
         needs: list[str] = []
@@ -470,7 +596,12 @@ class DemoCity:
         if m.adult:
             housing = rng.random() < 0.02 + 0.42 * z + (0.08 if hh.tenant else 0)
             if housing:
-                needs.append(weighted(rng, (("housing", 0.45), ("homelessness", 0.2), ("housing-conditions", 0.35))))
+                needs.append(
+                    weighted(
+                        rng,
+                        (("housing", 0.45), ("homelessness", 0.2), ("housing-conditions", 0.35)),
+                    )
+                )
             if hh.tenant and not housing and rng.random() < 0.25:
                 needs.append("housing-conditions")
             boost = 0.3 if housing else 0.0
@@ -482,7 +613,11 @@ class DemoCity:
             if has_young_children and rng.random() < 0.1 + 0.35 * z + boost:
                 needs.append("childcare")
             if rng.random() < 0.05 + 0.3 * z + 0.1 * housing + 0.004 * max(0, age - 50):
-                needs.append(weighted(rng, (("health", 0.35), ("mental-health", 0.45), ("substance-use", 0.2))))
+                needs.append(
+                    weighted(
+                        rng, (("health", 0.35), ("mental-health", 0.45), ("substance-use", 0.2))
+                    )
+                )
             if rng.random() < (0.3 if age >= 66 else 0.02 + 0.08 * z):
                 needs.append(weighted(rng, (("transport", 0.6), ("mobility", 0.4))))
             if hh.kind in ("couple", "family", "lone_parent") and rng.random() < 0.01 + 0.07 * z:
@@ -511,7 +646,11 @@ class DemoCity:
             recorded = case.opened_at if case else self._window_time(rng)
             if case is None:
                 status = weighted(rng, (("open", 0.5), ("unmet", 0.3), ("met", 0.2)))
-                changed = recorded if status == "open" else min(self.now, recorded + rng.uniform(5, 90) * DAY)
+                changed = (
+                    recorded
+                    if status == "open"
+                    else min(self.now, recorded + rng.uniform(5, 90) * DAY)
+                )
             elif case.status in ("resolved", "closed") and case.resolved_at is not None:
                 status = "met" if rng.random() < 0.85 else "unmet"
                 changed = case.resolved_at
@@ -519,8 +658,14 @@ class DemoCity:
                 status, changed = "unmet", case.closed_at
             else:
                 status, changed = "open", recorded
-            by = (case.assignee if case and case.assignee else caseworker(dept)) if rng.random() < 0.9 else None
-            bundle.needs.append(PersonNeedRow(m.person.ref, need, dept, by, recorded, status, changed))
+            by = (
+                (case.assignee if case and case.assignee else caseworker(dept))
+                if rng.random() < 0.9
+                else None
+            )
+            bundle.needs.append(
+                PersonNeedRow(m.person.ref, need, dept, by, recorded, status, changed)
+            )
             m.departments.setdefault(dept, recorded)
             m.departments[dept] = min(m.departments[dept], recorded)
 
@@ -536,11 +681,19 @@ class DemoCity:
         if 2 <= age <= 10 and rng.random() < 0.03:
             self._person_case(rng, m, SERVICES_BY_CODE["CHC-SEN"], hh)
         for case in m.cases:
-            m.departments[case.department] = min(m.departments.get(case.department, case.opened_at), case.opened_at)
+            m.departments[case.department] = min(
+                m.departments.get(case.department, case.opened_at), case.opened_at
+            )
         bundle.cases.extend(m.cases)
 
-    def _new_case(self, rng: random.Random, service, person_ref: str | None, opened_at: dt.datetime,
-                  street: str) -> CaseRow:
+    def _new_case(
+        self,
+        rng: random.Random,
+        service,
+        person_ref: str | None,
+        opened_at: dt.datetime,
+        street: str,
+    ) -> CaseRow:
         self._case_no += 1
         roll = rng.random()
         if roll < service.urgent_share:
@@ -585,20 +738,30 @@ class DemoCity:
         adults = [m for m in hh.members if m.adult]
         home = self.gazetteer.address(self.gazetteer.uprn_index(bundle.address_uprn))
         for _ in range(int(count)):
-            service = SERVICES_BY_CODE["HLT-FOOD-HYGIENE"] if rng.random() < 0.05 else rng.choice(STREET_SERVICES)
+            service = (
+                SERVICES_BY_CODE["HLT-FOOD-HYGIENE"]
+                if rng.random() < 0.05
+                else rng.choice(STREET_SERVICES)
+            )
             if rng.random() < 0.6:
                 idx = self.gazetteer.uprn_index(home.uprn) + rng.randint(-15, 15)
                 near = self.gazetteer.address(min(max(idx, 0), self.gazetteer.size - 1))
             else:
                 near = self.gazetteer.address(rng.randrange(self.gazetteer.size))
             reporter = rng.choice(adults) if adults and rng.random() < 0.5 else None
-            case = self._new_case(rng, service, reporter.person.ref if reporter else None,
-                                  self._window_time(rng), _street(near))
+            case = self._new_case(
+                rng,
+                service,
+                reporter.person.ref if reporter else None,
+                self._window_time(rng),
+                _street(near),
+            )
             self._place(rng, case, near)
             if reporter is not None:
                 reporter.cases.append(case)
                 reporter.departments[case.department] = min(
-                    reporter.departments.get(case.department, case.opened_at), case.opened_at)
+                    reporter.departments.get(case.department, case.opened_at), case.opened_at
+                )
             else:
                 self._anonymous(rng, case)
             bundle.cases.append(case)
@@ -618,7 +781,9 @@ class DemoCity:
 
     # -- departments' records -----------------------------------------------
 
-    def _records(self, rng: random.Random, hh: _Household, m: _Member, bundle: HouseholdBundle) -> None:
+    def _records(
+        self, rng: random.Random, hh: _Household, m: _Member, bundle: HouseholdBundle
+    ) -> None:
         p = m.person
         first_seen = dict(m.departments)
         if hh.tenant and m.adult:
@@ -642,7 +807,9 @@ class DemoCity:
     def _before(self, rng: random.Random, when: dt.datetime, *, years: float) -> dt.datetime:
         return when - dt.timedelta(days=rng.uniform(0, years * YEAR))
 
-    def _record(self, rng: random.Random, hh: _Household, p: PersonRow, dept: str, received: dt.datetime) -> SourceRecordRow:
+    def _record(
+        self, rng: random.Random, hh: _Household, p: PersonRow, dept: str, received: dt.datetime
+    ) -> SourceRecordRow:
         self._local_no[dept] += 1
         errors: list[str] = []
         noise = self.noise
@@ -678,14 +845,18 @@ class DemoCity:
             attributes=attributes,
         )
 
-    def _identifiers(self, m: _Member, departments: dict[str, dt.datetime], bundle: HouseholdBundle) -> None:
+    def _identifiers(
+        self, m: _Member, departments: dict[str, dt.datetime], bundle: HouseholdBundle
+    ) -> None:
         index = int(m.person.ref[1:])
         if "health" in departments:
             nhs = nhs_number(index)
             if nhs:
                 bundle.identifiers.append(IdentifierRow(m.person.ref, "nhs", nhs, "health"))
         if "employment" in departments and m.age >= 16:
-            bundle.identifiers.append(IdentifierRow(m.person.ref, "ni", ni_number(index), "employment"))
+            bundle.identifiers.append(
+                IdentifierRow(m.person.ref, "ni", ni_number(index), "employment")
+            )
 
     # -- contacts -----------------------------------------------------------
 
@@ -716,14 +887,29 @@ class DemoCity:
         service = rng.choice([s for s in SERVICES if s.department == dept])
         at = self._window_time(rng)
         if rng.random() < 0.75:
-            channel = weighted(rng, (("phone", 0.45), ("email", 0.2), ("web", 0.15), ("in_person", 0.15), ("letter", 0.05)))
+            channel = weighted(
+                rng,
+                (
+                    ("phone", 0.45),
+                    ("email", 0.2),
+                    ("web", 0.15),
+                    ("in_person", 0.15),
+                    ("letter", 0.05),
+                ),
+            )
             summary = rng.choice(texts.GENERAL_INBOUND).format(service=service.name.lower())
             direction = "inbound"
         else:
-            channel = weighted(rng, (("phone", 0.35), ("letter", 0.3), ("email", 0.2), ("sms", 0.15)))
+            channel = weighted(
+                rng, (("phone", 0.35), ("letter", 0.3), ("email", 0.2), ("sms", 0.15))
+            )
             summary = rng.choice(texts.GENERAL_OUTBOUND).format(service=service.name.lower())
             direction = "outbound"
-        actor = caseworker(dept) if channel in ("phone", "in_person") or direction == "outbound" else None
+        actor = (
+            caseworker(dept)
+            if channel in ("phone", "in_person") or direction == "outbound"
+            else None
+        )
         return InteractionRow(person_ref, None, dept, channel, direction, at, actor, summary)
 
 

@@ -53,7 +53,9 @@ DEMO_USERS: tuple[DemoLogin, ...] = (
     ),
     DemoLogin("analyst", "analyst", "Ana Lister"),
     DemoLogin("admin", "admin", "Ada Minter", is_staff=True, is_superuser=True),
-    DemoLogin("partner", "partner", "Rosa Pereira (Riverton Food Bank)", partner="riverton-food-bank"),
+    DemoLogin(
+        "partner", "partner", "Rosa Pereira (Riverton Food Bank)", partner="riverton-food-bank"
+    ),
 )
 
 DEMO_USERS_BY_NAME = {u.username: u for u in DEMO_USERS}

@@ -240,7 +240,9 @@ def nickname_share(names: list[str], cumulative: list[float]) -> float:
     return share / total
 
 
-NICKNAME_SHARE = (nickname_share(MALE_GIVEN, MALE_WEIGHTS) + nickname_share(FEMALE_GIVEN, FEMALE_WEIGHTS)) / 2
+NICKNAME_SHARE = (
+    nickname_share(MALE_GIVEN, MALE_WEIGHTS) + nickname_share(FEMALE_GIVEN, FEMALE_WEIGHTS)
+) / 2
 
 STREET_STEMS = """
 Mill Church Station Victoria Albert Queen King Park Chapel High

@@ -15,10 +15,32 @@ from civicloop.demo.names import NICKNAME_SHARE, NICKNAMES
 
 # Neighbouring keys on a UK keyboard, for substitution typos.
 _KEYBOARD = {
-    "q": "wa", "w": "qes", "e": "wrd", "r": "etf", "t": "ryg", "y": "tuh", "u": "yij", "i": "uok",
-    "o": "ipl", "p": "ol", "a": "qsz", "s": "adwx", "d": "sfec", "f": "dgrv", "g": "fhtb", "h": "gjyn",
-    "j": "hkum", "k": "jlim", "l": "kop", "z": "asx", "x": "zsdc", "c": "xdfv", "v": "cfgb", "b": "vghn",
-    "n": "bhjm", "m": "njk",
+    "q": "wa",
+    "w": "qes",
+    "e": "wrd",
+    "r": "etf",
+    "t": "ryg",
+    "y": "tuh",
+    "u": "yij",
+    "i": "uok",
+    "o": "ipl",
+    "p": "ol",
+    "a": "qsz",
+    "s": "adwx",
+    "d": "sfec",
+    "f": "dgrv",
+    "g": "fhtb",
+    "h": "gjyn",
+    "j": "hkum",
+    "k": "jlim",
+    "l": "kop",
+    "z": "asx",
+    "x": "zsdc",
+    "c": "xdfv",
+    "v": "cfgb",
+    "b": "vghn",
+    "n": "bhjm",
+    "m": "njk",
 }
 # Share of dates whose day and month can be swapped into another valid date (day <= 12, day != month).
 SWAPPABLE_DATE_SHARE = (12 * 12 - 12) / 365.25
@@ -120,7 +142,9 @@ class RecordNoise:
             return True
         return False
 
-    def contacts(self, rng: random.Random, email: str, phone: str, errors: list[str]) -> tuple[str, str]:
+    def contacts(
+        self, rng: random.Random, email: str, phone: str, errors: list[str]
+    ) -> tuple[str, str]:
         if rng.random() >= self.rates.missing_contact:
             return email, phone
         errors.append("missing_contact")
@@ -150,8 +174,18 @@ def email_style(rng: random.Random, email: str) -> str:
     return email
 
 
-_ABBREVIATIONS = {" Road": " Rd", " Street": " St", " Avenue": " Ave", " Lane": " Ln", " Crescent": " Cres",
-                  " Gardens": " Gdns", " Terrace": " Terr", " Drive": " Dr", " Place": " Pl", " Close": " Cl"}
+_ABBREVIATIONS = {
+    " Road": " Rd",
+    " Street": " St",
+    " Avenue": " Ave",
+    " Lane": " Ln",
+    " Crescent": " Cres",
+    " Gardens": " Gdns",
+    " Terrace": " Terr",
+    " Drive": " Dr",
+    " Place": " Pl",
+    " Close": " Cl",
+}
 
 
 def address_style(rng: random.Random, text: str) -> str:

@@ -30,11 +30,23 @@ def people_with_cases_in_departments(
     )
     people = Person.objects.filter(pk__in=many)
     if with_sensitive:
-        people = people.filter(Exists(Case.objects.filter(
-            person=OuterRef("pk"), service__sensitive=True, department__code=sensitive_department)))
+        people = people.filter(
+            Exists(
+                Case.objects.filter(
+                    person=OuterRef("pk"),
+                    service__sensitive=True,
+                    department__code=sensitive_department,
+                )
+            )
+        )
     if visible_to_department:
-        people = people.filter(Exists(PersonDepartment.objects.filter(
-            person=OuterRef("pk"), department__code=visible_to_department)))
+        people = people.filter(
+            Exists(
+                PersonDepartment.objects.filter(
+                    person=OuterRef("pk"), department__code=visible_to_department
+                )
+            )
+        )
     return people.order_by("pk")
 
 
@@ -49,10 +61,15 @@ def person_with_cases_in_departments(
     """The id of the first such person, preferring one whose name no one else has
     (so a search for it finds one person), or None if the demo holds none."""
     people = people_with_cases_in_departments(
-        min_departments=min_departments, with_sensitive=with_sensitive,
-        sensitive_department=sensitive_department, visible_to_department=visible_to_department)
+        min_departments=min_departments,
+        with_sensitive=with_sensitive,
+        sensitive_department=sensitive_department,
+        visible_to_department=visible_to_department,
+    )
     if unique_name:
-        namesakes = Person.objects.filter(search_name=OuterRef("search_name")).exclude(pk=OuterRef("pk"))
+        namesakes = Person.objects.filter(search_name=OuterRef("search_name")).exclude(
+            pk=OuterRef("pk")
+        )
         found = people.filter(~Exists(namesakes)).values_list("pk", flat=True).first()
         if found is not None:
             return found

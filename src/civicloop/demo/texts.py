@@ -8,8 +8,14 @@ from __future__ import annotations
 import random
 
 ROOMS = ("kitchen", "bathroom", "bedroom", "living room", "hallway", "back bedroom")
-FAULTS = ("tap is leaking", "window will not shut", "ceiling has a crack", "radiator is cold",
-          "floor is rotten by the door", "extractor fan is broken")
+FAULTS = (
+    "tap is leaking",
+    "window will not shut",
+    "ceiling has a crack",
+    "radiator is cold",
+    "floor is rotten by the door",
+    "extractor fan is broken",
+)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 

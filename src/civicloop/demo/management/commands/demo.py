@@ -13,7 +13,11 @@ from civicloop.demo.loader import load_city
 from civicloop.demo.logins import DEMO_PASSWORD, DEMO_USERS
 from civicloop.people.models import Person
 
-PHASES = (("places", "Addresses"), ("catalogue", "Catalogue and staff"), ("people", "People, records, cases"))
+PHASES = (
+    ("places", "Addresses"),
+    ("catalogue", "Catalogue and staff"),
+    ("people", "People, records, cases"),
+)
 
 
 class Command(BaseCommand):
@@ -23,16 +27,33 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--people", type=int, default=5000, help="how many people (default 5000)")
+        parser.add_argument(
+            "--people", type=int, default=5000, help="how many people (default 5000)"
+        )
         parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-        parser.add_argument("--months", type=int, default=18, help="months of case history before now (default 18)")
-        parser.add_argument("--if-empty", action="store_true",
-                            help="do nothing, successfully, if the database already holds people")
-        parser.add_argument("--contacts-per-person", type=float, default=4.0,
-                            help="mean contacts per person beyond those their cases imply (default 4)")
-        parser.add_argument("--contact-skew", type=float, default=1.3,
-                            help="Pareto shape of contacts per person, > 1; lower is more skewed (default 1.3)")
-        parser.add_argument("--batch-size", type=int, default=2000, help="rows per insert and audit event")
+        parser.add_argument(
+            "--months", type=int, default=18, help="months of case history before now (default 18)"
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing, successfully, if the database already holds people",
+        )
+        parser.add_argument(
+            "--contacts-per-person",
+            type=float,
+            default=4.0,
+            help="mean contacts per person beyond those their cases imply (default 4)",
+        )
+        parser.add_argument(
+            "--contact-skew",
+            type=float,
+            default=1.3,
+            help="Pareto shape of contacts per person, > 1; lower is more skewed (default 1.3)",
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=2000, help="rows per insert and audit event"
+        )
 
     def handle(self, *args, **options):
         if options["people"] < 1:
@@ -59,15 +80,26 @@ class Command(BaseCommand):
         console = Console(file=self.stdout._out, highlight=False)
         # Piped or captured output would otherwise wrap the tables at 80 columns.
         console.width = max(console.width, 100)
-        columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console, disable=options["verbosity"] == 0) as progress:
             totals = {"places": city.gazetteer.size, "catalogue": 2, "people": config.people}
             tasks = {key: progress.add_task(label, total=totals[key]) for key, label in PHASES}
-            result = load_city(city, batch_size=options["batch_size"],
-                               advance=lambda phase, n: progress.advance(tasks[phase], n))
+            result = load_city(
+                city,
+                batch_size=options["batch_size"],
+                advance=lambda phase, n: progress.advance(tasks[phase], n),
+            )
         if options["verbosity"] == 0:
             return
-        counts = Table(title=f"Riverton, seed {config.seed}: loaded in {result.seconds:.1f} s")
+        console.print(
+            f"Riverton (seed {config.seed}, {config.people:,} people) loaded in {result.seconds:.1f} s."
+        )
+        counts = Table()
         counts.add_column("table")
         counts.add_column("rows", justify="right")
         for name, n in result.counts.items():
@@ -82,6 +114,8 @@ def print_logins(console: Console) -> None:
     for column in ("username", "role", "department / partner", "name"):
         table.add_column(column, no_wrap=column != "name")
     for login in DEMO_USERS:
-        where = ", ".join(login.departments) or login.partner or ("/admin/" if login.is_staff else "")
+        where = (
+            ", ".join(login.departments) or login.partner or ("/admin/" if login.is_staff else "")
+        )
         table.add_row(login.username, login.role, where, login.display_name)
     console.print(table)
