@@ -4,6 +4,12 @@ from django.test import Client
 from tests.world import build_world
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Each world makes seven users; PBKDF2 at full strength would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world(db):
     return build_world()

@@ -183,7 +183,10 @@ class TransitionForm(StaffForm):
 class AssignForm(StaffForm):
     """Supervisors choose anyone of the department; caseworkers may only take a case."""
 
-    assignee = forms.ChoiceField(label=_("Assign to"), required=False)
+    assignee = forms.ChoiceField(
+        label=_("Assign to"), required=False,
+        error_messages={"invalid_choice": _("Choose a member of staff of this case's department.")},
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, assignable, viewer: Viewer, **kwargs):

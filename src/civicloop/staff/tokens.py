@@ -35,7 +35,9 @@ def _staff_viewer(staff: StaffMember) -> Viewer:
     return Viewer(user_id=staff.user_id, role=staff.role, staff_id=staff.id, purpose="security")
 
 
-def token_issue(*, staff: StaffMember, name: str, expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
+def token_issue(
+    *, staff: StaffMember, name: str, expires_at: dt.datetime | None = None
+) -> tuple[ApiToken, str]:
     """A new token for `staff`: the stored row and the plaintext, which is never kept."""
     name = name.strip()
     errors: dict[str, str] = {}
@@ -52,11 +54,20 @@ def token_issue(*, staff: StaffMember, name: str, expires_at: dt.datetime | None
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
-            staff=staff, name=name, prefix=raw[:PREFIX_LENGTH], token_hash=token_hash(raw),
-            created_at=clock.now(), expires_at=expires_at,
+            staff=staff,
+            name=name,
+            prefix=raw[:PREFIX_LENGTH],
+            token_hash=token_hash(raw),
+            created_at=clock.now(),
+            expires_at=expires_at,
         )
-        audit_record(viewer=_staff_viewer(staff), action="token.issue", object_type="api_token",
-                     object_ids=[token.id, staff.id], fields=["expires_at"] if expires_at else [])
+        audit_record(
+            viewer=_staff_viewer(staff),
+            action="token.issue",
+            object_type="api_token",
+            object_ids=[token.id, staff.id],
+            fields=["expires_at"] if expires_at else [],
+        )
     return token, raw
 
 
@@ -72,8 +83,12 @@ def token_revoke(*, token_id: int, staff: StaffMember | None = None) -> ApiToken
         if token.revoked_at is None:
             token.revoked_at = clock.now()
             token.save(update_fields=["revoked_at"])
-            audit_record(viewer=_staff_viewer(token.staff), action="token.revoke", object_type="api_token",
-                         object_ids=[token.id, token.staff_id])
+            audit_record(
+                viewer=_staff_viewer(token.staff),
+                action="token.revoke",
+                object_type="api_token",
+                object_ids=[token.id, token.staff_id],
+            )
     return token
 
 
@@ -84,7 +99,9 @@ def token_authenticate(raw: str) -> StaffMember | None:
         return None
     digest = token_hash(raw)
     now = clock.now()
-    candidates = ApiToken.objects.filter(prefix=raw[:PREFIX_LENGTH]).select_related("staff", "staff__user")
+    candidates = ApiToken.objects.filter(prefix=raw[:PREFIX_LENGTH]).select_related(
+        "staff", "staff__user"
+    )
     token = next((t for t in candidates if hmac.compare_digest(t.token_hash, digest)), None)
     if token is None or token.revoked_at is not None:
         return None
