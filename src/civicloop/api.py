@@ -115,10 +115,14 @@ def _validation_response(request: HttpRequest, errors: dict[str, list[str]]) -> 
 
 
 IDEMPOTENCY_PARAMETER = {
-    "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+    "name": IDEMPOTENCY_HEADER,
+    "in": "header",
+    "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-    "description": ("A key you choose for this request (e.g. a UUID). Sending the same request again with "
-                    "the same key returns the first answer, with `Idempotent-Replayed: true`, and writes nothing."),
+    "description": (
+        "A key you choose for this request (e.g. a UUID). Sending the same request again with "
+        "the same key returns the first answer, with `Idempotent-Replayed: true`, and writes nothing."
+    ),
 }
 
 
@@ -126,21 +130,30 @@ class CivicLoopAPI(NinjaAPI):
     def get_openapi_operation_id(self, operation) -> str:
         return operation.view_func.__name__
 
-    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict | None = None):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict | None = None
+    ):
         """Ninja's schema, plus the error answers every operation may give."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["Error"] = {
-            "title": "Error", "type": "object", "required": ["detail"],
+            "title": "Error",
+            "type": "object",
+            "required": ["detail"],
             "properties": {"detail": {"title": "Detail", "type": "string"}},
         }
         components["ValidationError"] = {
-            "title": "ValidationError", "type": "object", "required": ["detail", "errors"],
+            "title": "ValidationError",
+            "type": "object",
+            "required": ["detail", "errors"],
             "properties": {
                 "detail": {"title": "Detail", "type": "string"},
-                "errors": {"title": "Errors", "type": "object",
-                           "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                           "description": "Messages for each field, by field name."},
+                "errors": {
+                    "title": "Errors",
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    "description": "Messages for each field, by field name.",
+                },
             },
         }
         answers = {
@@ -156,13 +169,23 @@ class CivicLoopAPI(NinjaAPI):
                 responses = operation.setdefault("responses", {})
                 codes = dict(answers)
                 if method in {"post", "patch", "put"}:
-                    codes["409"] = ("A change based on a stale version: reload and try again.", "Error")
+                    codes["409"] = (
+                        "A change based on a stale version: reload and try again.",
+                        "Error",
+                    )
                     operation.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
                 for code, (description, component) in codes.items():
-                    responses.setdefault(code, {
-                        "description": description,
-                        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
-                    })
+                    responses.setdefault(
+                        code,
+                        {
+                            "description": description,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": f"#/components/schemas/{component}"}
+                                }
+                            },
+                        },
+                    )
         return schema
 
 
@@ -198,8 +221,12 @@ class OfflineSwagger(DocsBase):
     """Swagger UI from the copy ninja ships, served by the API itself: no CDN, and no
     'ninja' in INSTALLED_APPS needed. The online validator badge is switched off."""
 
-    settings = {"layout": "BaseLayout", "deepLinking": True, "validatorUrl": None,
-                "persistAuthorization": False}
+    settings = {
+        "layout": "BaseLayout",
+        "deepLinking": True,
+        "validatorUrl": None,
+        "persistAuthorization": False,
+    }
 
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
         swagger_settings = {**self.settings, "url": self.get_openapi_url(api, kwargs)}
@@ -207,14 +234,20 @@ class OfflineSwagger(DocsBase):
         def asset(name: str) -> str:
             return reverse(f"{api.urls_namespace}:docs_asset", kwargs={**kwargs, "name": name})
 
-        html = _DOCS_PAGE.render(Context({
-            "title": api.title,
-            "css": asset("swagger-ui.css"), "favicon": asset("favicon.svg"),
-            "bundle": asset("swagger-ui-bundle.js"), "init": asset("swagger-ui-init.js"),
-            "csrf_token": get_token(request),
-            # Escaped so that no value can close the script element.
-            "settings_json": json.dumps(swagger_settings).replace("<", "\\u003c"),
-        }))
+        html = _DOCS_PAGE.render(
+            Context(
+                {
+                    "title": api.title,
+                    "css": asset("swagger-ui.css"),
+                    "favicon": asset("favicon.svg"),
+                    "bundle": asset("swagger-ui-bundle.js"),
+                    "init": asset("swagger-ui-init.js"),
+                    "csrf_token": get_token(request),
+                    # Escaped so that no value can close the script element.
+                    "settings_json": json.dumps(swagger_settings).replace("<", "\\u003c"),
+                }
+            )
+        )
         return HttpResponse(html)
 
 
@@ -225,7 +258,7 @@ api = CivicLoopAPI(
         "The staff API of CivicLoop. Authenticate with a personal access token "
         "(`Authorization: Bearer cl_…`, made with `civicloop token create`) or a signed-in session. "
         "Send an `Idempotency-Key` header with a POST or PATCH to make a retry safe. "
-        "Errors: `{\"detail\": …}`, and for 422 `\"errors\": {field: [messages]}`."
+        'Errors: `{"detail": …}`, and for 422 `"errors": {field: [messages]}`.'
     ),
     urls_namespace="api",
     auth=[PersonalAccessToken(), StaffSession()],
@@ -249,7 +282,10 @@ def docs_asset(request: HttpRequest, name: str):
 def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     audit_denial(request, None)
     response = api.create_response(
-        request, {"detail": "Authentication required: send a valid personal access token or sign in."}, status=401)
+        request,
+        {"detail": "Authentication required: send a valid personal access token or sign in."},
+        status=401,
+    )
     response["WWW-Authenticate"] = 'Bearer realm="civicloop"'
     return response
 
@@ -263,8 +299,11 @@ def on_not_visible(request: HttpRequest, exc: NotVisible) -> HttpResponse:
 @api.exception_handler(Forbidden)
 def on_forbidden(request: HttpRequest, exc: Forbidden) -> HttpResponse:
     audit_denial(request, request_viewer(request), exc)
-    detail = ("Only active staff members may use the API." if isinstance(exc, NotStaff)
-              else "Your role does not allow this action.")
+    detail = (
+        "Only active staff members may use the API."
+        if isinstance(exc, NotStaff)
+        else "Your role does not allow this action."
+    )
     return api.create_response(request, {"detail": detail}, status=403)
 
 
@@ -284,7 +323,9 @@ def on_invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpRes
     param_names = {"payload", "query", "filters", "body"} | set(match.kwargs if match else ())
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
-        errors.setdefault(_field_name(error.get("loc", ()), param_names), []).append(str(error.get("msg", "")))
+        errors.setdefault(_field_name(error.get("loc", ()), param_names), []).append(
+            str(error.get("msg", ""))
+        )
     return _validation_response(request, errors)
 
 

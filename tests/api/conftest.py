@@ -41,8 +41,9 @@ class ApiClient:
 
     def _send(self, method: str, path: str, body, headers: dict | None):
         data = body if isinstance(body, str | bytes) else json.dumps(body)
-        return getattr(self.client, method)(API + path, data, content_type="application/json",
-                                            headers=self._headers(headers))
+        return getattr(self.client, method)(
+            API + path, data, content_type="application/json", headers=self._headers(headers)
+        )
 
     def post(self, path: str, body=None, headers: dict | None = None):
         return self._send("post", path, {} if body is None else body, headers)

@@ -26,7 +26,9 @@ def test_token_is_stored_only_as_its_sha256(world):
     stored = ApiToken.objects.get(pk=token.pk)
     assert stored.token_hash == hashlib.sha256(raw.encode()).hexdigest()
     assert stored.prefix == raw[:12]
-    row_text = " ".join(str(v) for v in ApiToken.objects.filter(pk=token.pk).values().first().values())
+    row_text = " ".join(
+        str(v) for v in ApiToken.objects.filter(pk=token.pk).values().first().values()
+    )
     assert raw not in row_text and raw[12:] not in row_text
     assert token_authenticate(raw) == world.housing_worker
 
@@ -41,12 +43,15 @@ def test_no_credentials_is_401_and_audited(world, anonymous):
     assert "Okafor" not in str(event.__dict__)
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer cl_not-a-real-token-at-all-0000000000000",
-    "Bearer ",
-    "Basic aGFuYTpwYXNzd29yZA==",
-    "Token abc",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer cl_not-a-real-token-at-all-0000000000000",
+        "Bearer ",
+        "Basic aGFuYTpwYXNzd29yZA==",
+        "Token abc",
+    ],
+)
 def test_a_bad_token_is_401(world, header):
     client = Client()
     response = client.get(f"{API}/departments", headers={"Authorization": header})
@@ -55,7 +60,9 @@ def test_a_bad_token_is_401(world, header):
 
 
 def test_an_expired_token_is_401(world):
-    _, raw = token_issue(staff=world.housing_worker, name="short", expires_at=clock.now() + dt.timedelta(hours=1))
+    _, raw = token_issue(
+        staff=world.housing_worker, name="short", expires_at=clock.now() + dt.timedelta(hours=1)
+    )
     assert ApiClient(raw).get("/departments").status_code == 200
     with clock.frozen_at(clock.now() + dt.timedelta(hours=2)):
         assert ApiClient(raw).get("/departments").status_code == 401
@@ -66,7 +73,10 @@ def test_a_revoked_token_is_401(world):
     assert ApiClient(raw).get("/departments").status_code == 200
     token_revoke(token_id=token.id, staff=world.housing_worker)
     assert ApiClient(raw).get("/departments").status_code == 401
-    assert [e.action for e in AuditEvent.objects.filter(action__startswith="token.")] == ["token.issue", "token.revoke"]
+    assert [e.action for e in AuditEvent.objects.filter(action__startswith="token.")] == [
+        "token.issue",
+        "token.revoke",
+    ]
 
 
 def test_a_token_of_staff_who_left_is_401(world):
@@ -94,7 +104,9 @@ def test_a_bad_token_is_401_even_with_a_signed_in_session(world):
     client = Client()
     client.force_login(world.housing_worker.user)
     assert client.get(f"{API}/departments").status_code == 200
-    response = client.get(f"{API}/departments", headers={"Authorization": "Bearer cl_revoked-or-unknown-000000000000"})
+    response = client.get(
+        f"{API}/departments", headers={"Authorization": "Bearer cl_revoked-or-unknown-000000000000"}
+    )
     assert response.status_code == 401
 
 
@@ -109,8 +121,9 @@ def test_a_session_reads_and_writes_with_the_csrf_token(world):
     docs = client.get(f"{API}/docs")
     token = client.cookies["csrftoken"].value
     assert docs.status_code == 200
-    accepted = client.post(f"{API}/interactions", body, content_type="application/json",
-                           headers={"X-CSRFToken": token})
+    accepted = client.post(
+        f"{API}/interactions", body, content_type="application/json", headers={"X-CSRFToken": token}
+    )
     assert accepted.status_code == 201, accepted.content
 
 

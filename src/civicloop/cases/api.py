@@ -56,7 +56,9 @@ class CaseSummaryOut(Schema):
     resolved_at: dt.datetime | None
     closed_at: dt.datetime | None
     updated_at: dt.datetime
-    version: int = Field(description="Send it back with a transition or assignment: a stale one is refused (409).")
+    version: int = Field(
+        description="Send it back with a transition or assignment: a stale one is refused (409)."
+    )
 
     @staticmethod
     def resolve_status_label(case) -> str:
@@ -118,9 +120,16 @@ class CaseDetailOut(CaseOut):
 
 class CaseFilterIn(Schema):
     department_id: int | None = None
-    status: str = Field("", max_length=30, description='A status, or "open" for every status not resolved or closed.')
-    assignee: str = Field("", pattern=r"^(me|unassigned|[0-9]+)?$",
-                          description='"me", "unassigned", or a staff member\'s id.')
+    status: str = Field(
+        "",
+        max_length=30,
+        description='A status, or "open" for every status not resolved or closed.',
+    )
+    assignee: str = Field(
+        "",
+        pattern=r"^(me|unassigned|[0-9]+)?$",
+        description='"me", "unassigned", or a staff member\'s id.',
+    )
     service_id: int | None = None
     person_id: int | None = None
     overdue: bool = False
@@ -131,7 +140,9 @@ class CaseFilterIn(Schema):
 
 class CaseOpenIn(Schema):
     service_id: int
-    person_id: int | None = Field(None, description="Leave out for an anonymous reporter or a place-based report.")
+    person_id: int | None = Field(
+        None, description="Leave out for an anonymous reporter or a place-based report."
+    )
     description: str = Field("", max_length=MAX_DESCRIPTION)
     priority: Priority = Priority.NORMAL
     channel: Channel = Channel.PHONE
@@ -164,9 +175,15 @@ class InteractionIn(Schema):
     channel: Channel
     direction: Interaction.Direction = Interaction.Direction.INBOUND
     summary: str = Field(max_length=MAX_SUMMARY)
-    is_chasing: bool = Field(False, description="The citizen is chasing progress on something already asked.")
-    department_id: int | None = Field(None, description="Without a case: the department you act for.")
-    at: dt.datetime | None = Field(None, description="When it happened, if not now (ISO 8601 with offset).")
+    is_chasing: bool = Field(
+        False, description="The citizen is chasing progress on something already asked."
+    )
+    department_id: int | None = Field(
+        None, description="Without a case: the department you act for."
+    )
+    at: dt.datetime | None = Field(
+        None, description="When it happened, if not now (ISO 8601 with offset)."
+    )
 
 
 def _case_out(case) -> CaseOut:
@@ -176,17 +193,30 @@ def _case_out(case) -> CaseOut:
 # --- Reads -------------------------------------------------------------------------------------
 
 
-@router.get("/cases", response=CasePageOut, summary="List your departments' cases, soonest due first")
+@router.get(
+    "/cases", response=CasePageOut, summary="List your departments' cases, soonest due first"
+)
 def case_index(request: HttpRequest, query: Query[CaseFilterIn]):
     filters = CaseFilters(
-        department_id=query.department_id, status=query.status.strip(), assignee=query.assignee,
-        service_id=query.service_id, person_id=query.person_id, overdue=query.overdue,
+        department_id=query.department_id,
+        status=query.status.strip(),
+        assignee=query.assignee,
+        service_id=query.service_id,
+        person_id=query.person_id,
+        overdue=query.overdue,
         reference=query.reference.strip(),
     )
     with renamed_errors({"department": "department_id"}):
-        page = case_list(viewer=request.auth, filters=filters, page=query.page, page_size=query.page_size)
-    return {"items": page.items, "page": page.page, "page_size": page.page_size, "total": page.total,
-            "pages": page.pages}
+        page = case_list(
+            viewer=request.auth, filters=filters, page=query.page, page_size=query.page_size
+        )
+    return {
+        "items": page.items,
+        "page": page.page,
+        "page_size": page.page_size,
+        "total": page.total,
+        "pages": page.pages,
+    }
 
 
 class _CaseRead:
@@ -195,7 +225,9 @@ class _CaseRead:
     def __init__(self, detail: CaseDetail):
         self._case = detail.case
         self.overdue = detail.overdue
-        self.allowed_transitions = [{"status": s, "label": status_label(s)} for s in detail.allowed_transitions]
+        self.allowed_transitions = [
+            {"status": s, "label": status_label(s)} for s in detail.allowed_transitions
+        ]
         self.events = detail.events
         self.contacts = detail.contacts
         self.assignable = detail.assignable
@@ -204,7 +236,9 @@ class _CaseRead:
         return getattr(self._case, name)
 
 
-@router.get("/cases/{case_id}", response=CaseDetailOut, summary="A case with its history and contacts")
+@router.get(
+    "/cases/{case_id}", response=CaseDetailOut, summary="A case with its history and contacts"
+)
 def case_read(request: HttpRequest, case_id: int):
     return _CaseRead(case_detail(viewer=request.auth, case_id=case_id))
 
@@ -219,19 +253,30 @@ def case_create(request: HttpRequest, payload: CaseOpenIn):
     return Status(201, _case_out(case))
 
 
-@router.post("/cases/{case_id}/transition", response=CaseOut, summary="Move a case to another status")
+@router.post(
+    "/cases/{case_id}/transition", response=CaseOut, summary="Move a case to another status"
+)
 @idempotent(error_fields={"status": "to_status"})
 def case_move(request: HttpRequest, case_id: int, payload: TransitionIn):
-    case = case_transition(viewer=request.auth, case_id=case_id, to_status=payload.to_status,
-                           version=payload.version, note=payload.note)
+    case = case_transition(
+        viewer=request.auth,
+        case_id=case_id,
+        to_status=payload.to_status,
+        version=payload.version,
+        note=payload.note,
+    )
     return _case_out(case)
 
 
 @router.post("/cases/{case_id}/assign", response=CaseOut, summary="Assign a case (or unassign it)")
 @idempotent(error_fields={"assignee": "assignee_id"})
 def case_give(request: HttpRequest, case_id: int, payload: AssignIn):
-    case = case_assign(viewer=request.auth, case_id=case_id, assignee_id=payload.assignee_id,
-                       version=payload.version)
+    case = case_assign(
+        viewer=request.auth,
+        case_id=case_id,
+        assignee_id=payload.assignee_id,
+        version=payload.version,
+    )
     return _case_out(case)
 
 
@@ -242,8 +287,12 @@ def case_note_add(request: HttpRequest, case_id: int, payload: NoteIn):
     return Status(201, CaseEventOut.model_validate(event))
 
 
-@router.post("/interactions", response={201: InteractionOut}, tags=["interactions"],
-             summary="Log a contact with a citizen")
+@router.post(
+    "/interactions",
+    response={201: InteractionOut},
+    tags=["interactions"],
+    summary="Log a contact with a citizen",
+)
 @idempotent(error_fields={"person": "person_id", "case": "case_id", "department": "department_id"})
 def interaction_add(request: HttpRequest, payload: InteractionIn):
     interaction = interaction_log(viewer=request.auth, **payload.model_dump())

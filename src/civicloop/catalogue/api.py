@@ -81,7 +81,11 @@ def department_index(request: HttpRequest):
     return department_list()
 
 
-@router.get("/services", response=list[ServiceOut], summary="List active services, optionally of one department")
+@router.get(
+    "/services",
+    response=list[ServiceOut],
+    summary="List active services, optionally of one department",
+)
 def service_index(request: HttpRequest, department_id: int | None = None):
     return service_list(department_id=department_id).prefetch_related("needs")
 

@@ -90,8 +90,12 @@ def _fingerprint(request: HttpRequest) -> str:
 def _clean_key(raw: str) -> str:
     key = raw.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise ValidationFailed({KEY_FIELD: _("Send an Idempotency-Key of 1 to %(n)d printable ASCII characters.")
-                                % {"n": MAX_KEY_LENGTH}})
+        raise ValidationFailed(
+            {
+                KEY_FIELD: _("Send an Idempotency-Key of 1 to %(n)d printable ASCII characters.")
+                % {"n": MAX_KEY_LENGTH}
+            }
+        )
     return key
 
 
@@ -100,15 +104,24 @@ def _cutoff() -> dt.datetime:
 
 
 def _live_record(user_id: int, key: str) -> IdempotencyRecord | None:
-    return IdempotencyRecord.objects.filter(user_id=user_id, key=key, created_at__gte=_cutoff()).first()
+    return IdempotencyRecord.objects.filter(
+        user_id=user_id, key=key, created_at__gte=_cutoff()
+    ).first()
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
     if not hmac.compare_digest(record.request_hash, fingerprint):
-        raise ValidationFailed({KEY_FIELD: _(
-            "This Idempotency-Key was already used for a different request. "
-            "Use a new key for a new request.")})
-    response = HttpResponse(bytes(record.response_body), status=record.status_code, content_type=record.content_type)
+        raise ValidationFailed(
+            {
+                KEY_FIELD: _(
+                    "This Idempotency-Key was already used for a different request. "
+                    "Use a new key for a new request."
+                )
+            }
+        )
+    response = HttpResponse(
+        bytes(record.response_body), status=record.status_code, content_type=record.content_type
+    )
     response[REPLAYED_HEADER] = "true"
     return response
 
@@ -118,7 +131,9 @@ def _user_id(request: HttpRequest) -> int | None:
     return getattr(auth, "user_id", None) or getattr(getattr(request, "user", None), "id", None)
 
 
-def idempotent(view: Callable | None = None, *, error_fields: Mapping[str, str] | None = None) -> Callable:
+def idempotent(
+    view: Callable | None = None, *, error_fields: Mapping[str, str] | None = None
+) -> Callable:
     """Wrap a POST/PATCH handler: one transaction, field errors under API names, and Idempotency-Key.
 
     Use below the router decorator: `@router.post(...)` then `@idempotent(error_fields={...})`.
@@ -143,17 +158,27 @@ def idempotent(view: Callable | None = None, *, error_fields: Mapping[str, str] 
                 return _replay(record, fingerprint)
             try:
                 with transaction.atomic():
-                    IdempotencyRecord.objects.filter(user_id=user_id, key=key, created_at__lt=_cutoff()).delete()
+                    IdempotencyRecord.objects.filter(
+                        user_id=user_id, key=key, created_at__lt=_cutoff()
+                    ).delete()
                     try:
                         with transaction.atomic():
                             record = IdempotencyRecord.objects.create(
-                                key=key, user_id=user_id, method=request.method, path=request.path[:500],
-                                request_hash=fingerprint, status_code=0, response_body=b"", created_at=clock.now(),
+                                key=key,
+                                user_id=user_id,
+                                method=request.method,
+                                path=request.path[:500],
+                                request_hash=fingerprint,
+                                status_code=0,
+                                response_body=b"",
+                                created_at=clock.now(),
                             )
                     except IntegrityError:
                         raise _LostRace from None
                     response = run()
-                    if not 200 <= response.status_code < 300 or not isinstance(response, HttpResponse):
+                    if not 200 <= response.status_code < 300 or not isinstance(
+                        response, HttpResponse
+                    ):
                         raise _Unsaved(response)
                     record.status_code = response.status_code
                     record.response_body = response.content
@@ -165,7 +190,9 @@ def idempotent(view: Callable | None = None, *, error_fields: Mapping[str, str] 
             except _LostRace:
                 record = _live_record(user_id, key)
                 if record is None:  # pragma: no cover - the winner's key expired in between
-                    raise Conflict(_("Another request with this Idempotency-Key is in progress. Try again.")) from None
+                    raise Conflict(
+                        _("Another request with this Idempotency-Key is in progress. Try again.")
+                    ) from None
                 return _replay(record, fingerprint)
 
         return wrapper

@@ -56,7 +56,9 @@ class PersonOut(PersonSummaryOut):
     accessibility_needs: str
     created_at: dt.datetime
     updated_at: dt.datetime
-    version: int = Field(description="Send it back with a change: a stale version is refused (409).")
+    version: int = Field(
+        description="Send it back with a change: a stale version is refused (409)."
+    )
 
 
 class PersonPageOut(Schema):
@@ -68,7 +70,9 @@ class PersonPageOut(Schema):
 
 
 class PersonSearchIn(Schema):
-    name: str = Field("", max_length=200, description="Given and/or family name; typos and sound-alikes match.")
+    name: str = Field(
+        "", max_length=200, description="Given and/or family name; typos and sound-alikes match."
+    )
     date_of_birth: dt.date | None = Field(None, description="ISO 8601 date, e.g. 1985-03-14.")
     identifier: str = Field("", max_length=100)
     phone: str = Field("", max_length=40)
@@ -94,7 +98,9 @@ class IdentifierOut(Schema):
 
 
 class PersonNeedOut(Schema):
-    id: int = Field(description="The id of this person's need: PATCH /needs/{id} changes its status.")
+    id: int = Field(
+        description="The id of this person's need: PATCH /needs/{id} changes its status."
+    )
     person_id: int
     need: NeedRef
     department: DepartmentRef
@@ -132,7 +138,9 @@ class RelatedPersonOut(Schema):
 class TimelineEntryOut(Schema):
     at: dt.datetime
     kind: Literal["case", "case_event", "contact", "need"]
-    id: int | None = Field(description="The case, event, contact or need id; none on summary lines.")
+    id: int | None = Field(
+        description="The case, event, contact or need id; none on summary lines."
+    )
     visibility: Literal["full", "summary"]
     department_id: int
     department_name: str
@@ -159,7 +167,9 @@ class TimelineEntryOut(Schema):
 
 class TimelinePageOut(Schema):
     entries: list[TimelineEntryOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last."
+    )
 
 
 class PersonDetailOut(Schema):
@@ -170,7 +180,9 @@ class PersonDetailOut(Schema):
     cases: list[CaseLineOut]
     household: list[RelatedPersonOut]
     relationships: list[RelatedPersonOut]
-    departments: list[DepartmentRef] = Field(description="Departments you may filter the timeline by.")
+    departments: list[DepartmentRef] = Field(
+        description="Departments you may filter the timeline by."
+    )
     timeline: TimelinePageOut
 
 
@@ -188,8 +200,12 @@ class PersonCreateIn(Schema):
     phone: str = Field("", max_length=40)
     preferred_language: str = Field("en", min_length=2, max_length=10)
     accessibility_needs: str = Field("", max_length=500)
-    department_id: int | None = Field(None, description="The department you act for; needed if you have several.")
-    local_id: str = Field("", max_length=100, description="Your department's own id for the person, if any.")
+    department_id: int | None = Field(
+        None, description="The department you act for; needed if you have several."
+    )
+    local_id: str = Field(
+        "", max_length=100, description="Your department's own id for the person, if any."
+    )
 
     _email = field_validator("email")(_check_email)
 
@@ -210,7 +226,9 @@ class PersonChangeIn(Schema):
 
 class NeedRecordIn(Schema):
     need_id: int
-    department_id: int | None = Field(None, description="The department you act for; needed if you have several.")
+    department_id: int | None = Field(
+        None, description="The department you act for; needed if you have several."
+    )
     note: str = Field("", max_length=4000)
 
 
@@ -224,32 +242,67 @@ class NeedStatusIn(Schema):
 @router.get("/people", response=PersonPageOut, summary="Find people your departments serve")
 def person_find(request: HttpRequest, query: Query[PersonSearchIn]):
     criteria = PersonSearchCriteria(
-        name=query.name.strip(), date_of_birth=query.date_of_birth, identifier=query.identifier.strip(),
-        phone=query.phone.strip(), email=query.email.strip(),
+        name=query.name.strip(),
+        date_of_birth=query.date_of_birth,
+        identifier=query.identifier.strip(),
+        phone=query.phone.strip(),
+        email=query.email.strip(),
     )
-    page = person_search(viewer=request.auth, criteria=criteria, page=query.page, page_size=query.page_size)
-    return {"items": page.items, "page": page.page, "page_size": page.page_size, "total": page.total,
-            "pages": page.pages}
+    page = person_search(
+        viewer=request.auth, criteria=criteria, page=query.page, page_size=query.page_size
+    )
+    return {
+        "items": page.items,
+        "page": page.page,
+        "page_size": page.page_size,
+        "total": page.total,
+        "pages": page.pages,
+    }
 
 
 @router.get("/people/{person_id}", response=PersonDetailOut, summary="A person's 360° record")
-def person_detail(request: HttpRequest, person_id: int, department_id: int | None = None,
-                  page_size: int | None = Query(None, ge=1, le=MAX_PAGE_SIZE)):
+def person_detail(
+    request: HttpRequest,
+    person_id: int,
+    department_id: int | None = None,
+    page_size: int | None = Query(None, ge=1, le=MAX_PAGE_SIZE),
+):
     with renamed_errors({"department": "department_id"}):
-        view = person_360(viewer=request.auth, person_id=person_id, department_id=department_id,
-                          page_size=page_size)
+        view = person_360(
+            viewer=request.auth,
+            person_id=person_id,
+            department_id=department_id,
+            page_size=page_size,
+        )
     return view
 
 
-@router.get("/people/{person_id}/timeline", response=TimelinePageOut, summary="A page of a person's timeline")
-def person_timeline_read(request: HttpRequest, person_id: int, cursor: str | None = Query(None, max_length=200),
-                         department_id: int | None = None,
-                         page_size: int | None = Query(None, ge=1, le=MAX_PAGE_SIZE)):
-    return person_timeline_page(viewer=request.auth, person_id=person_id, department_id=department_id,
-                                cursor=cursor or None, page_size=page_size)
+@router.get(
+    "/people/{person_id}/timeline",
+    response=TimelinePageOut,
+    summary="A page of a person's timeline",
+)
+def person_timeline_read(
+    request: HttpRequest,
+    person_id: int,
+    cursor: str | None = Query(None, max_length=200),
+    department_id: int | None = None,
+    page_size: int | None = Query(None, ge=1, le=MAX_PAGE_SIZE),
+):
+    return person_timeline_page(
+        viewer=request.auth,
+        person_id=person_id,
+        department_id=department_id,
+        cursor=cursor or None,
+        page_size=page_size,
+    )
 
 
-@router.get("/people/{person_id}/household", response=HouseholdOut, summary="A person's household and relationships")
+@router.get(
+    "/people/{person_id}/household",
+    response=HouseholdOut,
+    summary="A person's household and relationships",
+)
 def person_household_detail(request: HttpRequest, person_id: int):
     return person_household_read(viewer=request.auth, person_id=person_id)
 
@@ -271,21 +324,35 @@ def person_change(request: HttpRequest, person_id: int, payload: PersonChangeIn)
     version = changes.pop("version")
     # Text fields are never null in the record: null clears them.
     changes = {k: ("" if v is None and k != "date_of_birth" else v) for k, v in changes.items()}
-    person = person_update(viewer=request.auth, person_id=person_id, version=version, changes=changes)
+    person = person_update(
+        viewer=request.auth, person_id=person_id, version=version, changes=changes
+    )
     return PersonOut.model_validate(person)
 
 
-@router.post("/people/{person_id}/needs", response={201: PersonNeedOut}, summary="Record a need of a person")
+@router.post(
+    "/people/{person_id}/needs", response={201: PersonNeedOut}, summary="Record a need of a person"
+)
 @idempotent(error_fields={"need": "need_id", "department": "department_id"})
 def person_need_add(request: HttpRequest, person_id: int, payload: NeedRecordIn):
-    person_need = need_record(viewer=request.auth, person_id=person_id, need_id=payload.need_id,
-                              department_id=payload.department_id, note=payload.note)
+    person_need = need_record(
+        viewer=request.auth,
+        person_id=person_id,
+        need_id=payload.need_id,
+        department_id=payload.department_id,
+        note=payload.note,
+    )
     return Status(201, PersonNeedOut.model_validate(person_need))
 
 
-@router.patch("/needs/{person_need_id}", response=PersonNeedOut,
-              summary="Mark a person's need open, met or unmet (the id of the person's need, not of the taxonomy)")
+@router.patch(
+    "/needs/{person_need_id}",
+    response=PersonNeedOut,
+    summary="Mark a person's need open, met or unmet (the id of the person's need, not of the taxonomy)",
+)
 @idempotent
 def person_need_status(request: HttpRequest, person_need_id: int, payload: NeedStatusIn):
-    person_need = need_set_status(viewer=request.auth, person_need_id=person_need_id, status=payload.status)
+    person_need = need_set_status(
+        viewer=request.auth, person_need_id=person_need_id, status=payload.status
+    )
     return PersonNeedOut.model_validate(person_need)

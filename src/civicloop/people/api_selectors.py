@@ -17,17 +17,32 @@ from civicloop.trust.audit import audit_record
 
 
 def person_timeline_page(
-    *, viewer: Viewer, person_id: int, department_id: int | None = None, cursor: str | None = None,
+    *,
+    viewer: Viewer,
+    person_id: int,
+    department_id: int | None = None,
+    cursor: str | None = None,
     page_size: int | None = None,
 ) -> TimelinePage:
     """A page of a person the viewer may see's timeline, from `cursor` on."""
     policy.require_person_visible(viewer, person_id)
     size = clamp_page(1, page_size, settings.CIVICLOOP["TIMELINE_PAGE_SIZE"])[1]
     with transaction.atomic():
-        page = person_timeline(viewer=viewer, person_id=person_id, department_id=department_id,
-                               cursor=cursor, page_size=size)
-        audit_record(viewer=viewer, action="person.read", object_type="person", object_ids=[person_id],
-                     fields=["timeline"], counts={"timeline_entries": len(page.entries)})
+        page = person_timeline(
+            viewer=viewer,
+            person_id=person_id,
+            department_id=department_id,
+            cursor=cursor,
+            page_size=size,
+        )
+        audit_record(
+            viewer=viewer,
+            action="person.read",
+            object_type="person",
+            object_ids=[person_id],
+            fields=["timeline"],
+            counts={"timeline_entries": len(page.entries)},
+        )
     return page
 
 
@@ -41,9 +56,18 @@ def person_household_read(*, viewer: Viewer, person_id: int) -> PersonHousehold:
     """Current household and relationships; others by name only where the viewer serves them too."""
     policy.require_person_visible(viewer, person_id)
     with transaction.atomic():
-        result = PersonHousehold(household=person_household(viewer=viewer, person_id=person_id),
-                                 relationships=_relationships(viewer, person_id))
-        named = sorted({m.person_id for m in result.household + result.relationships if m.person_id})
-        audit_record(viewer=viewer, action="person.read", object_type="person", object_ids=[person_id, *named],
-                     fields=["household", "relationships"])
+        result = PersonHousehold(
+            household=person_household(viewer=viewer, person_id=person_id),
+            relationships=_relationships(viewer, person_id),
+        )
+        named = sorted(
+            {m.person_id for m in result.household + result.relationships if m.person_id}
+        )
+        audit_record(
+            viewer=viewer,
+            action="person.read",
+            object_type="person",
+            object_ids=[person_id, *named],
+            fields=["household", "relationships"],
+        )
     return result

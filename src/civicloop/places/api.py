@@ -36,7 +36,12 @@ class AreaOut(Schema):
 
     @staticmethod
     def resolve_bounds(area) -> dict:
-        return {"min_lat": area.min_lat, "max_lat": area.max_lat, "min_lon": area.min_lon, "max_lon": area.max_lon}
+        return {
+            "min_lat": area.min_lat,
+            "max_lat": area.max_lat,
+            "min_lon": area.min_lon,
+            "max_lon": area.max_lon,
+        }
 
 
 @router.get("/areas", response=list[AreaOut], summary="List areas (wards, districts)")
