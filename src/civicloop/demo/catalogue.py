@@ -711,6 +711,29 @@ SERVICES_BY_CODE = {s.code: s for s in SERVICES}
 DEPARTMENTS_BY_CODE = {d.code: d for d in DEPARTMENTS}
 STREET_SERVICES = tuple(s for s in SERVICES if s.department == "streets")
 
+# Which services meet a need, and how often each is chosen; the first service's
+# department records the need.
+NEED_SERVICES: dict[str, tuple[tuple[str, float], ...]] = {
+    "housing": (("HSG-REGISTER", 0.6), ("HSG-BENEFIT", 0.4)),
+    "homelessness": (("HSG-HOMELESS", 1.0),),
+    "housing-conditions": (("HSG-REPAIR", 0.55), ("HSG-DAMP", 0.45)),
+    "income": (("EMP-INCOME", 0.55), ("HSG-BENEFIT", 0.25), ("EMP-DEBT", 0.2)),
+    "debt": (("EMP-DEBT", 1.0),),
+    "employment": (("EMP-JOBS", 0.75), ("EMP-SKILLS", 0.25)),
+    "skills": (("EMP-SKILLS", 1.0),),
+    "childcare": (("CHC-PLACE", 0.6), ("CHC-FUNDING", 0.4)),
+    "transport": (("TRN-BUSPASS", 0.7), ("TRN-COMMUNITY", 0.3)),
+    "mobility": (("TRN-BLUEBADGE", 0.65), ("TRN-COMMUNITY", 0.35)),
+    "health": (("HLT-NURSING", 0.6), ("HLT-MENTAL", 0.4)),
+    "mental-health": (("HLT-MENTAL", 1.0),),
+    "substance-use": (("HLT-SUBSTANCE", 1.0),),
+    "domestic-abuse": (("SOC-DOMESTIC-ABUSE", 1.0),),
+    "child-protection": (("SOC-CHILD-PROTECT", 1.0),),
+    "food": (("SOC-FOOD", 1.0),),
+    "social-isolation": (("SOC-BEFRIEND", 0.7), ("TRN-COMMUNITY", 0.3)),
+    "care": (("SOC-ASSESS", 0.6), ("HLT-NURSING", 0.25), ("SOC-CARER", 0.15)),
+}
+
 # The department that usually meets each top-level need.
 NEED_DEPARTMENT: dict[str, str] = {
     "housing": "housing",

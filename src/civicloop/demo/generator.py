@@ -21,6 +21,7 @@ from civicloop.demo import texts
 from civicloop.demo.catalogue import (
     DEPARTMENTS,
     DEPARTMENTS_BY_CODE,
+    NEED_SERVICES,
     NEEDS,
     PARTNERS,
     SERVICES,
@@ -28,27 +29,32 @@ from civicloop.demo.catalogue import (
     STREET_SERVICES,
 )
 from civicloop.demo.gazetteer import AddressRow, AreaRow, Gazetteer, locate
-from civicloop.demo.lifecycle import (
-    DAY,
+from civicloop.demo.households import (
+    EMAIL_DOMAINS,
+    HOUSEHOLD_KINDS,
+    LANGUAGES,
+    YEAR,
+    HouseholdDraft,
+    HouseholdMaker,
+    Member,
+    ascii_name,
+)
+from civicloop.demo.lifecycle import DAY, case_contacts, chasing_contact, walk, weighted
+from civicloop.demo.logins import DEMO_USERS, caseworker
+from civicloop.demo.noise import ErrorRates, RecordNoise, address_style, email_style, phone_style
+from civicloop.demo.rows import (
     CaseEventRow,
     CaseRow,
+    HouseholdBundle,
+    IdentifierRow,
     InteractionRow,
-    case_contacts,
-    chasing_contact,
-    walk,
-    weighted,
+    MembershipRow,
+    PersonNeedRow,
+    PersonRow,
+    RelationshipRow,
+    ServedRow,
+    SourceRecordRow,
 )
-from civicloop.demo.logins import DEMO_USERS, caseworker
-from civicloop.demo.names import (
-    FEMALE_GIVEN,
-    FEMALE_WEIGHTS,
-    MALE_GIVEN,
-    MALE_WEIGHTS,
-    SURNAME_WEIGHTS,
-    SURNAMES,
-)
-from civicloop.demo.noise import ErrorRates, RecordNoise, address_style, email_style, phone_style
-from civicloop.people.keys import fold
 
 __all__ = [
     "CaseEventRow",
@@ -67,7 +73,9 @@ __all__ = [
     "SourceRecordRow",
 ]
 
-YEAR = 365.25
+
+# National Insurance prefixes in use; the demo spreads people over them by index.
+_NI_PREFIXES = "JA JB JC JE JG JH JJ JK JL JM JN JP JR JS JT JW".split()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,171 +89,6 @@ class DemoConfig:
     contact_skew: float = 1.3  # the Pareto shape; lower means a heavier tail
     max_contacts_per_person: int = 1000
     error_rates: ErrorRates = field(default_factory=ErrorRates)
-
-
-@dataclass(slots=True)
-class PersonRow:
-    ref: str
-    given_name: str
-    middle_names: str
-    family_name: str
-    sex: str
-    date_of_birth: dt.date
-    email: str
-    phone: str
-    address_uprn: str
-    preferred_language: str = "en"
-    accessibility_needs: str = ""
-    created_at: dt.datetime | None = None
-    former_family_name: str = ""  # truth for the 'changed surname' error; not a Person field
-
-
-@dataclass(slots=True)
-class MembershipRow:
-    person_ref: str
-    since: dt.date
-
-
-@dataclass(slots=True)
-class RelationshipRow:
-    from_ref: str
-    to_ref: str
-    kind: str  # a people.Relationship.Kind value
-    since: dt.date | None
-
-
-@dataclass(slots=True)
-class IdentifierRow:
-    person_ref: str
-    scheme: str
-    value: str
-    department: str
-
-
-@dataclass(slots=True)
-class SourceRecordRow:
-    person_ref: str
-    department: str
-    local_id: str
-    given_name: str
-    family_name: str
-    date_of_birth: dt.date | None
-    email: str
-    phone: str
-    address_text: str
-    postcode: str
-    received_at: dt.datetime
-    attributes: dict
-
-
-@dataclass(slots=True)
-class ServedRow:
-    person_ref: str
-    department: str
-    since: dt.datetime
-
-
-@dataclass(slots=True)
-class PersonNeedRow:
-    person_ref: str
-    need: str
-    department: str
-    recorded_by: str | None
-    recorded_at: dt.datetime
-    status: str  # open, met, unmet
-    status_changed_at: dt.datetime
-    note: str = ""
-
-
-@dataclass(slots=True)
-class HouseholdBundle:
-    """One household and everything about its members; refs only point inside the bundle."""
-
-    ref: str
-    address_uprn: str
-    since: dt.date
-    people: list[PersonRow] = field(default_factory=list)
-    memberships: list[MembershipRow] = field(default_factory=list)
-    relationships: list[RelationshipRow] = field(default_factory=list)
-    identifiers: list[IdentifierRow] = field(default_factory=list)
-    source_records: list[SourceRecordRow] = field(default_factory=list)
-    served: list[ServedRow] = field(default_factory=list)
-    needs: list[PersonNeedRow] = field(default_factory=list)
-    cases: list[CaseRow] = field(default_factory=list)  # with their events
-    interactions: list[InteractionRow] = field(default_factory=list)
-
-
-# Which services meet a need, and how often each is chosen; the first service's
-# department records the need.
-NEED_SERVICES: dict[str, tuple[tuple[str, float], ...]] = {
-    "housing": (("HSG-REGISTER", 0.6), ("HSG-BENEFIT", 0.4)),
-    "homelessness": (("HSG-HOMELESS", 1.0),),
-    "housing-conditions": (("HSG-REPAIR", 0.55), ("HSG-DAMP", 0.45)),
-    "income": (("EMP-INCOME", 0.55), ("HSG-BENEFIT", 0.25), ("EMP-DEBT", 0.2)),
-    "debt": (("EMP-DEBT", 1.0),),
-    "employment": (("EMP-JOBS", 0.75), ("EMP-SKILLS", 0.25)),
-    "skills": (("EMP-SKILLS", 1.0),),
-    "childcare": (("CHC-PLACE", 0.6), ("CHC-FUNDING", 0.4)),
-    "transport": (("TRN-BUSPASS", 0.7), ("TRN-COMMUNITY", 0.3)),
-    "mobility": (("TRN-BLUEBADGE", 0.65), ("TRN-COMMUNITY", 0.35)),
-    "health": (("HLT-NURSING", 0.6), ("HLT-MENTAL", 0.4)),
-    "mental-health": (("HLT-MENTAL", 1.0),),
-    "substance-use": (("HLT-SUBSTANCE", 1.0),),
-    "domestic-abuse": (("SOC-DOMESTIC-ABUSE", 1.0),),
-    "child-protection": (("SOC-CHILD-PROTECT", 1.0),),
-    "food": (("SOC-FOOD", 1.0),),
-    "social-isolation": (("SOC-BEFRIEND", 0.7), ("TRN-COMMUNITY", 0.3)),
-    "care": (("SOC-ASSESS", 0.6), ("HLT-NURSING", 0.25), ("SOC-CARER", 0.15)),
-}
-
-_HOUSEHOLD_KINDS = (
-    ("single", 0.29),
-    ("couple", 0.20),
-    ("family", 0.24),
-    ("lone_parent", 0.11),
-    ("junior", 0.05),
-    ("kinship", 0.04),
-    ("siblings", 0.07),
-)
-_LANGUAGES = (("en", 0.9), ("es", 0.05), ("pl", 0.03), ("ur", 0.02))
-_EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
-_NI_PREFIXES = (
-    "JA",
-    "JB",
-    "JC",
-    "JE",
-    "JG",
-    "JH",
-    "JJ",
-    "JK",
-    "JL",
-    "JM",
-    "JN",
-    "JP",
-    "JR",
-    "JS",
-    "JT",
-    "JW",
-)
-
-
-@dataclass(slots=True)
-class _Member:
-    person: PersonRow
-    age: int
-    adult: bool
-    needs: list[str] = field(default_factory=list)
-    departments: dict[str, dt.datetime] = field(default_factory=dict)  # dept -> first contact
-    cases: list[CaseRow] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Household:
-    kind: str
-    deprivation: float  # 0..1: drives needs, and so their co-occurrence
-    tenant: bool  # a council tenant: housing holds a record of every adult
-    previous_uprn: str
-    members: list[_Member] = field(default_factory=list)
 
 
 class DemoCity:
@@ -277,37 +120,37 @@ class DemoCity:
 
     def households(self) -> Iterator[HouseholdBundle]:
         """Households until exactly `config.people` people; starts afresh on every call."""
-        self._person_no = 0
+        self._people = HouseholdMaker(today=self.today)
         self._case_no = 0
         self._local_no = {d.code: 0 for d in DEPARTMENTS}
         size = self.gazetteer.size
         # An affine walk over the gazetteer gives each household its own home.
         step = 7919 if size % 7919 else 7907
         k = 0
-        while self._person_no < self.config.people:
+        while self._people.person_no < self.config.people:
             rng = random.Random(f"{self.config.seed}:{k}")
             uprn = self.gazetteer.address((k * step + 11) % size).uprn
-            yield self._household(rng, k, uprn, self.config.people - self._person_no)
+            yield self._household(rng, k, uprn, self.config.people - self._people.person_no)
             k += 1
 
     def _household(self, rng: random.Random, k: int, uprn: str, room: int) -> HouseholdBundle:
-        kind = weighted(rng, _HOUSEHOLD_KINDS)
-        hh = _Household(
+        kind = weighted(rng, HOUSEHOLD_KINDS)
+        hh = HouseholdDraft(
             kind=kind,
             deprivation=rng.betavariate(1.3, 3.2),
             tenant=False,
             previous_uprn=self.gazetteer.address(rng.randrange(self.gazetteer.size)).uprn,
         )
         hh.tenant = rng.random() < 0.06 + 0.55 * hh.deprivation
-        family = self._surname(rng)
+        family = self._people.surname(rng)
         phone = (
             f"01632 {rng.randint(0, 999999):06d}"
             if rng.random() < 0.6
             else f"07700 {rng.randint(900000, 999999)}"
         )
-        language = weighted(rng, _LANGUAGES)
+        language = weighted(rng, LANGUAGES)
         bundle = HouseholdBundle(ref=f"H{k:06d}", address_uprn=uprn, since=self.today)
-        relationships = self._compose(rng, hh, family, phone, uprn, language, room)
+        relationships = self._people.compose(rng, hh, family, phone, uprn, language, room)
         oldest_adult = max(m.age for m in hh.members)
         years_here = rng.uniform(0.3, min(25.0, max(0.5, oldest_adult - 18)))
         bundle.since = self.today - dt.timedelta(days=int(years_here * YEAR))
@@ -330,256 +173,6 @@ class DemoCity:
                 )
         return bundle
 
-    # -- people -------------------------------------------------------------
-
-    def _surname(self, rng: random.Random) -> str:
-        return rng.choices(SURNAMES, cum_weights=SURNAME_WEIGHTS, k=1)[0]
-
-    def _given(self, rng: random.Random, sex: str, avoid: set[str] = frozenset()) -> str:
-        names, cum = (MALE_GIVEN, MALE_WEIGHTS) if sex == "M" else (FEMALE_GIVEN, FEMALE_WEIGHTS)
-        for _ in range(20):
-            name = rng.choices(names, cum_weights=cum, k=1)[0]
-            if name not in avoid:
-                return name
-        return name
-
-    def _dob(self, rng: random.Random, age: int) -> dt.date:
-        return self.today - dt.timedelta(days=int(age * YEAR) + rng.randint(1, 364))
-
-    def _person(
-        self,
-        rng,
-        hh,
-        *,
-        sex,
-        age,
-        family,
-        phone,
-        uprn,
-        language,
-        given=None,
-        avoid=frozenset(),
-        dob=None,
-    ) -> _Member:
-        self._person_no += 1
-        given = given or self._given(rng, sex, set(avoid))
-        dob = dob or self._dob(rng, age)
-        middle = self._given(rng, sex, {given}) if rng.random() < 0.4 else ""
-        email = ""
-        if age >= 16 and rng.random() < 0.85:
-            local = weighted(rng, (("dot", 0.5), ("initial", 0.3), ("year", 0.2)))
-            g, f = _ascii(given), _ascii(family)
-            local = {
-                "dot": f"{g}.{f}",
-                "initial": f"{g[0]}{f}",
-                "year": f"{g}{dob.year % 100:02d}",
-            }[local]
-            email = f"{local}{rng.randint(1, 99) if rng.random() < 0.4 else ''}@{rng.choice(_EMAIL_DOMAINS)}"
-        access = (
-            rng.choice(texts.ACCESSIBILITY)
-            if rng.random() < (0.03 + (0.08 if age >= 75 else 0))
-            else ""
-        )
-        person = PersonRow(
-            ref=f"P{self._person_no:06d}",
-            given_name=given,
-            middle_names=middle,
-            family_name=family,
-            sex=sex,
-            date_of_birth=dob,
-            email=email,
-            phone=phone,
-            address_uprn=uprn,
-            preferred_language=language,
-            accessibility_needs=access,
-            former_family_name=self._surname(rng),
-        )
-        if person.former_family_name == family:
-            person.former_family_name = self._surname(rng)
-        member = _Member(person, age=age, adult=age >= 18)
-        hh.members.append(member)
-        return member
-
-    def _compose(self, rng, hh, family, phone, uprn, language, room) -> list[RelationshipRow]:
-        """Members and their relationships for the household's kind, at most `room` people."""
-        rels: list[RelationshipRow] = []
-        common = {"family": family, "phone": phone, "uprn": uprn, "language": language}
-
-        def add(**kw) -> _Member | None:
-            if len(hh.members) >= room:
-                return None
-            return self._person(rng, hh, **common, **kw)
-
-        def couple(age_lo: int, age_hi: int) -> tuple[_Member, _Member | None]:
-            age = rng.randint(age_lo, age_hi)
-            first_sex = rng.choice("MF")
-            first = add(sex=first_sex, age=age)
-            same_sex = rng.random() < 0.06
-            other = add(
-                sex=first_sex if same_sex else ("F" if first_sex == "M" else "M"),
-                age=max(18, age + rng.randint(-6, 6)),
-            )
-            if other is not None:
-                met = max(first.person.date_of_birth, other.person.date_of_birth) + dt.timedelta(
-                    days=int(20 * YEAR)
-                )
-                since = met + dt.timedelta(days=rng.randint(0, max(1, (self.today - met).days)))
-                rels.append(
-                    RelationshipRow(
-                        first.person.ref, other.person.ref, "partner", min(since, self.today)
-                    )
-                )
-            return first, other
-
-        def children(
-            parents: list[_Member], count: int, max_age: int, twins_chance: float
-        ) -> list[_Member]:
-            kids: list[_Member] = []
-            youngest_parent = min(p.age for p in parents)
-            names_used = {p.person.given_name for p in parents}
-            twins_left = count >= 2 and rng.random() < twins_chance
-            i = 0
-            while i < count:
-                age = rng.randint(0, max(0, min(max_age, youngest_parent - 18)))
-                sex = rng.choice("MF")
-                named_after = [
-                    p for p in parents if p.person.sex == sex and 25 <= p.age - age <= 35
-                ]
-                if named_after and rng.random() < 0.08:
-                    kid = add(sex=sex, age=age, given=named_after[0].person.given_name)
-                else:
-                    kid = add(sex=sex, age=age, avoid=names_used)
-                if kid is None:
-                    break
-                names_used.add(kid.person.given_name)
-                kids.append(kid)
-                i += 1
-                if twins_left and i < count:
-                    twins_left = False
-                    twin = add(
-                        sex=rng.choice("MF"),
-                        age=age,
-                        avoid=names_used,
-                        dob=kid.person.date_of_birth,
-                    )
-                    if twin is None:
-                        break
-                    names_used.add(twin.person.given_name)
-                    kids.append(twin)
-                    i += 1
-            for p in parents:
-                for kid in kids:
-                    rels.append(
-                        RelationshipRow(
-                            p.person.ref, kid.person.ref, "parent", kid.person.date_of_birth
-                        )
-                    )
-            for a_i, a in enumerate(kids):
-                for b in kids[a_i + 1 :]:
-                    rels.append(
-                        RelationshipRow(
-                            a.person.ref,
-                            b.person.ref,
-                            "sibling",
-                            max(a.person.date_of_birth, b.person.date_of_birth),
-                        )
-                    )
-            return kids
-
-        kind = hh.kind
-        if kind == "single":
-            band = weighted(rng, (("young", 0.35), ("mid", 0.35), ("old", 0.3)))
-            lo, hi = {"young": (18, 34), "mid": (35, 64), "old": (65, 96)}[band]
-            add(sex=rng.choice("MF"), age=rng.randint(lo, hi))
-        elif kind == "couple":
-            couple(20, 92)
-        elif kind == "family":
-            first, other = couple(24, 56)
-            parents = [p for p in (first, other) if p]
-            children(
-                parents,
-                int(weighted(rng, (("1", 0.38), ("2", 0.38), ("3", 0.17), ("4", 0.07)))),
-                17,
-                0.12,
-            )
-        elif kind == "lone_parent":
-            parent = add(sex="F" if rng.random() < 0.85 else "M", age=rng.randint(19, 52))
-            children([parent], int(weighted(rng, (("1", 0.5), ("2", 0.35), ("3", 0.15)))), 17, 0.1)
-        elif kind == "junior":
-            age = rng.randint(50, 86)
-            sex = rng.choice("MF")
-            parent = add(sex=sex, age=age)
-            parents = [parent]
-            if rng.random() < 0.55:
-                other = add(sex="F" if sex == "M" else "M", age=max(45, age + rng.randint(-5, 5)))
-                if other is not None:
-                    rels.append(
-                        RelationshipRow(parent.person.ref, other.person.ref, "partner", None)
-                    )
-                    parents.append(other)
-            gap = rng.randint(25, 35)
-            junior_dob = parent.person.date_of_birth + dt.timedelta(
-                days=int(gap * YEAR) + rng.randint(-120, 120)
-            )
-            junior_age = int((self.today - junior_dob).days / YEAR)
-            if junior_age >= 18 and junior_dob < self.today:
-                junior = add(
-                    sex=sex, age=junior_age, given=parent.person.given_name, dob=junior_dob
-                )
-                if junior is not None:
-                    for p in parents:
-                        rels.append(
-                            RelationshipRow(p.person.ref, junior.person.ref, "parent", junior_dob)
-                        )
-        elif kind == "kinship":
-            grandparent = add(sex=rng.choice("MF"), age=rng.randint(55, 80))
-            for _ in range(rng.choice((1, 1, 2))):
-                child = add(sex=rng.choice("MF"), age=rng.randint(2, 16))
-                if child is None:
-                    break
-                since = child.person.date_of_birth + dt.timedelta(
-                    days=rng.randint(30, max(31, child.age * 365))
-                )
-                rels.append(
-                    RelationshipRow(
-                        grandparent.person.ref, child.person.ref, "guardian", min(since, self.today)
-                    )
-                )
-        else:  # adult siblings sharing a home
-            base = rng.randint(20, 50)
-            first = add(sex=rng.choice("MF"), age=base)
-            sibs = [first]
-            twin = rng.random() < 0.15
-            for _ in range(rng.choice((1, 1, 2))):
-                if twin:
-                    sib = add(
-                        sex=rng.choice("MF"),
-                        age=base,
-                        avoid={first.person.given_name},
-                        dob=first.person.date_of_birth,
-                    )
-                    twin = False
-                else:
-                    sib = add(
-                        sex=rng.choice("MF"),
-                        age=max(18, base + rng.randint(-8, 8)),
-                        avoid={s.person.given_name for s in sibs},
-                    )
-                if sib is None:
-                    break
-                sibs.append(sib)
-            for a_i, a in enumerate(sibs):
-                for b in sibs[a_i + 1 :]:
-                    rels.append(
-                        RelationshipRow(
-                            a.person.ref,
-                            b.person.ref,
-                            "sibling",
-                            max(a.person.date_of_birth, b.person.date_of_birth),
-                        )
-                    )
-        return rels
-
     # -- needs and cases ----------------------------------------------------
 
     def _window_time(self, rng: random.Random) -> dt.datetime:
@@ -587,7 +180,7 @@ class DemoCity:
         return self.window_start + dt.timedelta(seconds=int(span * rng.random()))
 
     def _needs_and_cases(
-        self, rng: random.Random, hh: _Household, m: _Member, bundle: HouseholdBundle
+        self, rng: random.Random, hh: HouseholdDraft, m: Member, bundle: HouseholdBundle
     ) -> None:
         z = hh.deprivation
         age = m.age
@@ -717,7 +310,7 @@ class DemoCity:
         walk(rng, case, service, self.now)
         return case
 
-    def _person_case(self, rng: random.Random, m: _Member, service, hh: _Household) -> CaseRow:
+    def _person_case(self, rng: random.Random, m: Member, service, hh: HouseholdDraft) -> CaseRow:
         addr = self.gazetteer.address(self.gazetteer.uprn_index(m.person.address_uprn))
         case = self._new_case(rng, service, m.person.ref, self._window_time(rng), _street(addr))
         if service.place_based:
@@ -732,7 +325,9 @@ class DemoCity:
         case.address_uprn = near.uprn if rng.random() < 0.7 else None
         case.area_code = locate(lon, lat, self.gazetteer.wards)
 
-    def _street_reports(self, rng: random.Random, hh: _Household, bundle: HouseholdBundle) -> None:
+    def _street_reports(
+        self, rng: random.Random, hh: HouseholdDraft, bundle: HouseholdBundle
+    ) -> None:
         """Potholes, lights, fly-tipping: by a member, or by an anonymous passer-by near this home."""
         count = 0 if rng.random() < 0.72 else weighted(rng, (("1", 0.7), ("2", 0.2), ("3", 0.1)))
         adults = [m for m in hh.members if m.adult]
@@ -770,19 +365,21 @@ class DemoCity:
         given_sex = rng.choice("MF")
         style = rng.random()
         if style < 0.5:
-            given = self._given(rng, given_sex)
-            family = self._surname(rng)
+            given = self._people.given(rng, given_sex)
+            family = self._people.surname(rng)
             case.reporter_name = f"{given} {family}"
-            case.reporter_email = f"{_ascii(given)}.{_ascii(family)}@{rng.choice(_EMAIL_DOMAINS)}"
+            case.reporter_email = (
+                f"{ascii_name(given)}.{ascii_name(family)}@{rng.choice(EMAIL_DOMAINS)}"
+            )
             if rng.random() < 0.4:
                 case.reporter_phone = f"07700 {rng.randint(900000, 999999)}"
         elif style < 0.8:
-            case.reporter_email = f"reporter{rng.randint(1, 99999)}@{rng.choice(_EMAIL_DOMAINS)}"
+            case.reporter_email = f"reporter{rng.randint(1, 99999)}@{rng.choice(EMAIL_DOMAINS)}"
 
     # -- departments' records -----------------------------------------------
 
     def _records(
-        self, rng: random.Random, hh: _Household, m: _Member, bundle: HouseholdBundle
+        self, rng: random.Random, hh: HouseholdDraft, m: Member, bundle: HouseholdBundle
     ) -> None:
         p = m.person
         first_seen = dict(m.departments)
@@ -808,7 +405,7 @@ class DemoCity:
         return when - dt.timedelta(days=rng.uniform(0, years * YEAR))
 
     def _record(
-        self, rng: random.Random, hh: _Household, p: PersonRow, dept: str, received: dt.datetime
+        self, rng: random.Random, hh: HouseholdDraft, p: PersonRow, dept: str, received: dt.datetime
     ) -> SourceRecordRow:
         self._local_no[dept] += 1
         errors: list[str] = []
@@ -846,7 +443,7 @@ class DemoCity:
         )
 
     def _identifiers(
-        self, m: _Member, departments: dict[str, dt.datetime], bundle: HouseholdBundle
+        self, m: Member, departments: dict[str, dt.datetime], bundle: HouseholdBundle
     ) -> None:
         index = int(m.person.ref[1:])
         if "health" in departments:
@@ -860,7 +457,7 @@ class DemoCity:
 
     # -- contacts -----------------------------------------------------------
 
-    def _contacts(self, rng: random.Random, m: _Member, bundle: HouseholdBundle) -> None:
+    def _contacts(self, rng: random.Random, m: Member, bundle: HouseholdBundle) -> None:
         rows: list[InteractionRow] = []
         for case in m.cases:
             rows.extend(case_contacts(rng, case, SERVICES_BY_CODE[case.service], self.now))
@@ -916,10 +513,6 @@ class DemoCity:
 def _street(addr: AddressRow) -> str:
     line = addr.line2 or addr.line1
     return line.split(" ", 1)[1] if " " in line and line.split(" ", 1)[0].isdigit() else line
-
-
-def _ascii(name: str) -> str:
-    return fold(name).replace(" ", "")
 
 
 def nhs_number(index: int) -> str:

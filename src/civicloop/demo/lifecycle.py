@@ -9,67 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
 
 from civicloop.demo import texts
 from civicloop.demo.catalogue import ServiceRow
 from civicloop.demo.logins import caseworker, supervisor
+from civicloop.demo.rows import CaseEventRow, CaseRow, InteractionRow
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
-
-
-@dataclass(slots=True)
-class CaseEventRow:
-    kind: str  # opened, status, assigned, note
-    at: dt.datetime
-    actor: str | None = None  # a demo username
-    from_status: str = ""
-    to_status: str = ""
-    assignee: str | None = None
-    note: str = ""
-
-
-@dataclass(slots=True)
-class InteractionRow:
-    person_ref: str | None
-    case_ref: str | None
-    department: str
-    channel: str
-    direction: str  # inbound, outbound
-    at: dt.datetime
-    actor: str | None
-    summary: str
-    is_chasing: bool = False
-
-
-@dataclass(slots=True)
-class CaseRow:
-    reference: str
-    service: str
-    department: str
-    person_ref: str | None
-    description: str
-    priority: str
-    channel: str
-    opened_at: dt.datetime
-    status: str = "new"
-    reporter_name: str = ""
-    reporter_email: str = ""
-    reporter_phone: str = ""
-    assignee: str | None = None
-    due_at: dt.datetime | None = None
-    resolved_at: dt.datetime | None = None
-    closed_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    address_uprn: str | None = None
-    area_code: str | None = None
-    reopen_count: int = 0
-    events: list[CaseEventRow] = field(default_factory=list)
-    # Generator-only: how far past its SLA the case ran (0 if on time), for chasing.
-    slowness: float = 0.0
 
 
 def weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str:
