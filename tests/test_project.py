@@ -1,0 +1,127 @@
+"""Promises of the project as a whole: migrations complete, one CLI, no copyleft at run time,
+no production start with the development secret."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import check_licences  # noqa: E402
+
+
+def run(argv: list[str], **env: str | None) -> subprocess.CompletedProcess:
+    """Run a command from the repository root; an env value of None removes that variable."""
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "civicloop.settings", **env}
+    environment = {k: v for k, v in environment.items() if v is not None}
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=120, env=environment, cwd=ROOT
+    )
+
+
+def civicloop_executable() -> str:
+    """The console script installed beside this interpreter (the venv's), else on PATH."""
+    beside = Path(sys.executable).with_name("civicloop")
+    found = str(beside) if beside.exists() else shutil.which("civicloop")
+    assert found, "the `civicloop` console script is not installed (pip install -e .)"
+    return found
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    out = StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
+    except SystemExit:
+        pytest.fail(f"makemigrations found model changes with no migration:\n{out.getvalue()}")
+
+
+def test_civicloop_help_lists_the_commands():
+    result = run([civicloop_executable(), "--help"])
+    assert result.returncode == 0, result.stderr
+    for command in ("migrate", "serve", "db_worker", "createsuperuser"):
+        assert f"    {command}\n" in result.stdout, f"{command} missing from civicloop --help"
+
+
+def test_serve_command_documents_its_options():
+    result = run([civicloop_executable(), "serve", "--help"])
+    assert result.returncode == 0, result.stderr
+    for option in ("--bind", "--workers", "--threads", "--no-worker", "--no-sealer"):
+        assert option in result.stdout
+
+
+def test_no_runtime_dependency_is_gpl_or_agpl():
+    result = run([sys.executable, str(ROOT / "scripts" / "check_licences.py")])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK: no GPL/AGPL licence" in result.stdout
+    locked = check_licences.locked_packages(ROOT / "requirements" / "lock.txt")
+    assert any(name.lower() == "django" for name, _ in locked)
+    assert not any(name.lower() == "civicloop" for name, _ in locked)
+
+
+@pytest.mark.parametrize(
+    "licence",
+    [
+        "GPL-3.0",
+        "GPL-2.0-or-later",
+        "GPLv3+",
+        "GNU General Public License v3 (GPLv3)",
+        "OSI Approved :: GNU General Public License v2 or later (GPLv2+)",
+        "AGPL-3.0-only",
+        "GNU Affero General Public License v3",
+    ],
+)
+def test_licence_check_recognises_copyleft(licence):
+    assert check_licences.is_copyleft(licence)
+
+
+@pytest.mark.parametrize(
+    "licence",
+    [
+        "LGPL-3.0-only",
+        "GNU Lesser General Public License v3 (LGPLv3)",
+        "OSI Approved :: GNU Library or Lesser General Public License (LGPL)",
+        "MIT",
+        "Apache-2.0",
+        "BSD-3-Clause",
+        "Mozilla Public License 2.0 (MPL 2.0)",
+    ],
+)
+def test_licence_check_allows_permissive_and_lesser(licence):
+    assert not check_licences.is_copyleft(licence)
+
+
+def test_licence_expressions_need_one_free_alternative():
+    assert not check_licences.expression_is_copyleft("MIT OR GPL-3.0-only")
+    assert check_licences.expression_is_copyleft("MIT AND GPL-3.0-only")
+    assert check_licences.expression_is_copyleft("AGPL-3.0-or-later")
+    assert not check_licences.expression_is_copyleft("LGPL-3.0-only")
+
+
+def test_production_refuses_the_default_secret():
+    result = run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        CIVICLOOP_PRODUCTION="1",
+        CIVICLOOP_SECRET_KEY=None,
+    )
+    assert result.returncode != 0, "settings started in production with the development secret"
+    assert "ImproperlyConfigured" in result.stderr
+    assert "CIVICLOOP_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_starts_with_a_real_secret():
+    result = run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        CIVICLOOP_PRODUCTION="1",
+        CIVICLOOP_SECRET_KEY="x" * 64,
+    )
+    assert result.returncode == 0, result.stderr
