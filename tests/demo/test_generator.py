@@ -142,7 +142,11 @@ def test_source_records_carry_the_stated_error_rates():
     }
     assert len(records) > 1800, rates
     for name, rate in expected.items():
-        assert rates[name] == pytest.approx(rate, abs=0.025), name
+        n = with_both_contacts if name == "missing_contact" else len(records)
+        four_sd = (
+            4 * (rate * (1 - rate) / n) ** 0.5
+        )  # binomial noise, so a seed change cannot fail it
+        assert rates[name] == pytest.approx(rate, abs=four_sd), name
 
 
 def test_every_record_names_its_true_person_and_local_ids_are_unique():
@@ -249,3 +253,18 @@ def test_catalogue_has_the_departments_and_flags_the_issue_names():
     assert {"SOC-CHILD-PROTECT", "SOC-DOMESTIC-ABUSE", "HLT-MENTAL"} <= sensitive
     for d in DEPARTMENTS:
         assert sum(s.department == d.code for s in SERVICES) >= 3
+
+
+def test_phone_visits_and_letters_happen_in_riverton_office_hours():
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/London")
+    _, bundles = city()
+    staffed = [c.opened_at for b in bundles for c in b.cases if c.channel in ("phone", "in_person")]
+    staffed += [
+        i.at for b in bundles for i in b.interactions if i.is_chasing and i.channel == "phone"
+    ]
+    assert len(staffed) > 50
+    for at in staffed:
+        local = at.astimezone(zone)
+        assert local.weekday() < 5 and dt.time(8, 30) <= local.time() <= dt.time(17, 30), local

@@ -39,7 +39,15 @@ from civicloop.demo.households import (
     Member,
     ascii_name,
 )
-from civicloop.demo.lifecycle import DAY, case_contacts, chasing_contact, walk, weighted
+from civicloop.demo.lifecycle import (
+    DAY,
+    OFFICE_CHANNELS,
+    case_contacts,
+    chasing_contact,
+    office_hours,
+    walk,
+    weighted,
+)
 from civicloop.demo.logins import DEMO_USERS, caseworker
 from civicloop.demo.noise import ErrorRates, RecordNoise, address_style, email_style, phone_style
 from civicloop.demo.rows import (
@@ -307,6 +315,10 @@ class DemoCity:
             channel=weighted(rng, service.channels),
             opened_at=opened_at,
         )
+        if case.channel in OFFICE_CHANNELS:
+            case.opened_at = office_hours(
+                rng, opened_at, not_before=self.window_start, not_after=self.now
+            )
         walk(rng, case, service, self.now)
         return case
 
@@ -507,6 +519,8 @@ class DemoCity:
             if channel in ("phone", "in_person") or direction == "outbound"
             else None
         )
+        if channel in OFFICE_CHANNELS or direction == "outbound":
+            at = office_hours(rng, at, not_before=self.window_start, not_after=self.now)
         return InteractionRow(person_ref, None, dept, channel, direction, at, actor, summary)
 
 

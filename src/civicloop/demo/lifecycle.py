@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from zoneinfo import ZoneInfo
 
 from civicloop.demo import texts
 from civicloop.demo.catalogue import ServiceRow
@@ -254,6 +255,29 @@ def case_contacts(
     return [r for r in rows if r.at <= now]
 
 
+# Channels that need someone at the council: they happen in office hours.
+OFFICE_CHANNELS = frozenset({"phone", "in_person", "letter"})
+ZONE = ZoneInfo("Europe/London")
+
+
+def office_hours(
+    rng: random.Random, at: dt.datetime, *, not_before: dt.datetime, not_after: dt.datetime
+) -> dt.datetime:
+    """A time in working hours (Mon-Fri 08:30-17:30 in Riverton) on `at`'s day or the
+    nearest working day after it (before it, if after is too late) within the bounds."""
+    day = at.astimezone(ZONE).date()
+    for step in (1, -1):
+        d = day
+        for _ in range(7):
+            if d.weekday() < 5:
+                opening = dt.datetime.combine(d, dt.time(8, 30), ZONE)
+                candidate = (opening + dt.timedelta(minutes=rng.randint(0, 540))).astimezone(dt.UTC)
+                if not_before <= candidate <= not_after:
+                    return candidate
+            d += dt.timedelta(days=step)
+    return at
+
+
 def chasing_contact(
     rng: random.Random, case: CaseRow, dept: str, now: dt.datetime
 ) -> InteractionRow:
@@ -262,6 +286,8 @@ def chasing_contact(
     at = start + (end - start) * rng.random()
     channel = weighted(rng, (("phone", 0.6), ("email", 0.22), ("in_person", 0.1), ("web", 0.08)))
     actor = caseworker(dept) if channel in ("phone", "in_person") else None
+    if channel in OFFICE_CHANNELS:
+        at = office_hours(rng, at, not_before=case.opened_at, not_after=now)
     return InteractionRow(
         case.person_ref,
         case.reference,
