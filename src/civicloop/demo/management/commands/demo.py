@@ -43,7 +43,7 @@ class Command(BaseCommand):
             "--contacts-per-person",
             type=float,
             default=4.0,
-            help="mean contacts per person beyond those their cases imply (default 4)",
+            help="mean of the skewed draw of contacts per person; their own cases can add more (default 4)",
         )
         parser.add_argument(
             "--contact-skew",
