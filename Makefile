@@ -55,7 +55,10 @@ serve: install ## Serve without migrating or loading demo data (web, task worker
 	$(CIVICLOOP) serve --bind $(BIND)
 
 test: install-test ## Set everything up and run the whole test suite (pytest, browser tests included)
-	$(BIN)/pytest $(if $(filter-out 0,$(XDIST)),-n $(XDIST)) $(PYTEST_ARGS)
+	@status=0; set -x; $(BIN)/pytest -p no:playwright $(if $(filter-out 0,$(XDIST)),-n $(XDIST)) $(PYTEST_ARGS) || status=$$?; \
+	{ set +x; } 2>/dev/null; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no test: that is a failure" >&2; fi; \
+	exit $$status
 
 lint: install-test ## ruff check and ruff format --check on src, tests and bench
 	$(BIN)/ruff check $(LINT_PATHS)
