@@ -23,10 +23,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template import Context, Template
 from django.urls import reverse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.docs import DocsBase
+from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
@@ -124,6 +125,49 @@ IDEMPOTENCY_PARAMETER = {
         "the same key returns the first answer, with `Idempotent-Replayed: true`, and writes nothing."
     ),
 }
+
+
+def _unstorable(text: str) -> bool:
+    """NUL and lone surrogates: no database column can hold them."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _has_unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _unstorable(value)
+    if isinstance(value, dict):
+        return any(_has_unstorable(k) or _has_unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unstorable(v) for v in value)
+    return False
+
+
+class StorableInput(Parser):
+    """Ninja's JSON parser, refusing text no database can store rather than failing on it later."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = super().parse_body(request)
+        if _has_unstorable(data):
+            raise ValueError("NUL or unpaired surrogate in the body")  # ninja answers 400
+        return data
+
+    def parse_querydict(self, data, list_fields, request):
+        bad = [
+            key
+            for key, values in data.lists()
+            if _unstorable(key) or any(_unstorable(v) for v in values)
+        ]
+        if bad:
+            raise NinjaValidationError(
+                [{"loc": ("query", key), "msg": "Remove the control characters."} for key in bad]
+            )
+        return super().parse_querydict(data, list_fields, request)
 
 
 class CivicLoopAPI(NinjaAPI):
@@ -263,6 +307,7 @@ api = CivicLoopAPI(
     urls_namespace="api",
     auth=[PersonalAccessToken(), StaffSession()],
     docs=OfflineSwagger(),
+    parser=StorableInput(),
 )
 
 
@@ -288,6 +333,11 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
     )
     response["WWW-Authenticate"] = 'Bearer realm="civicloop"'
     return response
+
+
+@api.exception_handler(Http404)
+def on_unknown(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not found."}, status=404)
 
 
 @api.exception_handler(NotVisible)
@@ -333,3 +383,16 @@ api.add_router("", people_router)
 api.add_router("", cases_router)
 api.add_router("", catalogue_router)
 api.add_router("", places_router)
+
+# Last: any other path under /api/v1/ is a JSON 404, not Django's HTML page.
+unknown = Router()
+
+
+@unknown.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
+)
+def unknown_route(request: HttpRequest, rest: str):
+    raise Http404(rest)
+
+
+api.add_router("", unknown)

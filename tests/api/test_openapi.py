@@ -44,7 +44,7 @@ ROUTES = {
     ("get", "/api/v1/needs"),
     ("get", "/api/v1/areas"),
 }
-UNDOCUMENTED = {"openapi.json", "docs", "docs/assets/<name>", ""}
+UNDOCUMENTED = {"openapi.json", "docs", "docs/assets/<name>", "<path:rest>", ""}
 
 
 @pytest.fixture

@@ -3,9 +3,11 @@ assignment, notes, and logging interactions. Reads through cases.selectors,
 writes through cases.services; both apply the access policy and audit."""
 
 import datetime as dt
+from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict
 
 from civicloop.cases.models import Channel, Interaction, Priority
 from civicloop.cases.selectors import CaseDetail, CaseFilters, case_detail, case_list
@@ -24,6 +26,15 @@ from civicloop.core.idempotency import idempotent, renamed_errors
 from civicloop.core.pagination import MAX_PAGE_SIZE
 
 router = Router(tags=["cases"])
+
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+PageNumber = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class Body(Schema):
+    """A request body: a misspelt field is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 # --- Schemas -----------------------------------------------------------------------------------
@@ -119,7 +130,7 @@ class CaseDetailOut(CaseOut):
 
 
 class CaseFilterIn(Schema):
-    department_id: int | None = None
+    department_id: Id | None = None
     status: str = Field(
         "",
         max_length=30,
@@ -127,20 +138,20 @@ class CaseFilterIn(Schema):
     )
     assignee: str = Field(
         "",
-        pattern=r"^(me|unassigned|[0-9]+)?$",
+        pattern=r"^(me|unassigned|[0-9]{1,18})?$",
         description='"me", "unassigned", or a staff member\'s id.',
     )
-    service_id: int | None = None
-    person_id: int | None = None
+    service_id: Id | None = None
+    person_id: Id | None = None
     overdue: bool = False
     reference: str = Field("", max_length=30)
-    page: int = Field(1, ge=1)
+    page: PageNumber = 1
     page_size: int | None = Field(None, ge=1, le=MAX_PAGE_SIZE)
 
 
-class CaseOpenIn(Schema):
-    service_id: int
-    person_id: int | None = Field(
+class CaseOpenIn(Body):
+    service_id: Id
+    person_id: Id | None = Field(
         None, description="Leave out for an anonymous reporter or a place-based report."
     )
     description: str = Field("", max_length=MAX_DESCRIPTION)
@@ -151,34 +162,34 @@ class CaseOpenIn(Schema):
     reporter_phone: str = Field("", max_length=40)
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
-    address_id: int | None = None
+    address_id: Id | None = None
 
 
-class TransitionIn(Schema):
+class TransitionIn(Body):
     to_status: str = Field(max_length=30)
     version: int
     note: str = Field("", max_length=MAX_SUMMARY)
 
 
-class AssignIn(Schema):
-    assignee_id: int | None = Field(description="A staff member's id, or null to unassign.")
+class AssignIn(Body):
+    assignee_id: Id | None = Field(description="A staff member's id, or null to unassign.")
     version: int
 
 
-class NoteIn(Schema):
+class NoteIn(Body):
     note: str = Field(max_length=MAX_SUMMARY)
 
 
-class InteractionIn(Schema):
-    person_id: int | None = None
-    case_id: int | None = None
+class InteractionIn(Body):
+    person_id: Id | None = None
+    case_id: Id | None = None
     channel: Channel
     direction: Interaction.Direction = Interaction.Direction.INBOUND
     summary: str = Field(max_length=MAX_SUMMARY)
     is_chasing: bool = Field(
         False, description="The citizen is chasing progress on something already asked."
     )
-    department_id: int | None = Field(
+    department_id: Id | None = Field(
         None, description="Without a case: the department you act for."
     )
     at: dt.datetime | None = Field(
@@ -239,7 +250,7 @@ class _CaseRead:
 @router.get(
     "/cases/{case_id}", response=CaseDetailOut, summary="A case with its history and contacts"
 )
-def case_read(request: HttpRequest, case_id: int):
+def case_read(request: HttpRequest, case_id: Id):
     return _CaseRead(case_detail(viewer=request.auth, case_id=case_id))
 
 
@@ -257,7 +268,7 @@ def case_create(request: HttpRequest, payload: CaseOpenIn):
     "/cases/{case_id}/transition", response=CaseOut, summary="Move a case to another status"
 )
 @idempotent(error_fields={"status": "to_status"})
-def case_move(request: HttpRequest, case_id: int, payload: TransitionIn):
+def case_move(request: HttpRequest, case_id: Id, payload: TransitionIn):
     case = case_transition(
         viewer=request.auth,
         case_id=case_id,
@@ -270,7 +281,7 @@ def case_move(request: HttpRequest, case_id: int, payload: TransitionIn):
 
 @router.post("/cases/{case_id}/assign", response=CaseOut, summary="Assign a case (or unassign it)")
 @idempotent(error_fields={"assignee": "assignee_id"})
-def case_give(request: HttpRequest, case_id: int, payload: AssignIn):
+def case_give(request: HttpRequest, case_id: Id, payload: AssignIn):
     case = case_assign(
         viewer=request.auth,
         case_id=case_id,
@@ -282,7 +293,7 @@ def case_give(request: HttpRequest, case_id: int, payload: AssignIn):
 
 @router.post("/cases/{case_id}/notes", response={201: CaseEventOut}, summary="Add a note to a case")
 @idempotent
-def case_note_add(request: HttpRequest, case_id: int, payload: NoteIn):
+def case_note_add(request: HttpRequest, case_id: Id, payload: NoteIn):
     event = case_add_note(viewer=request.auth, case_id=case_id, note=payload.note)
     return Status(201, CaseEventOut.model_validate(event))
 

@@ -1,13 +1,17 @@
 """The service catalogue for the staff API: departments, services and needs.
 Any active staff member may read it: it holds no personal data."""
 
+from typing import Annotated
+
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from civicloop.cases.workflow import status_label, workflow_for
 from civicloop.catalogue.selectors import department_list, need_list, service_list
 
 router = Router(tags=["catalogue"])
+
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class DepartmentRef(Schema):
@@ -86,7 +90,7 @@ def department_index(request: HttpRequest):
     response=list[ServiceOut],
     summary="List active services, optionally of one department",
 )
-def service_index(request: HttpRequest, department_id: int | None = None):
+def service_index(request: HttpRequest, department_id: Id | None = None):
     return service_list(department_id=department_id).prefetch_related("needs")
 
 

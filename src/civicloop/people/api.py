@@ -6,24 +6,37 @@ parameters, never in paths.
 """
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import field_validator
+from pydantic import ConfigDict, field_validator
 
 from civicloop.catalogue.api import DepartmentRef, NeedRef
+from civicloop.core.access import ValidationFailed
 from civicloop.core.idempotency import idempotent, renamed_errors
 from civicloop.core.pagination import MAX_PAGE_SIZE
 from civicloop.people.api_selectors import person_household_read, person_timeline_page
 from civicloop.people.selectors import PersonSearchCriteria, person_360, person_search
 from civicloop.people.services import need_record, need_set_status, person_create, person_update
+from civicloop.people.timeline import decode_cursor
 from civicloop.places.api import AddressOut
 
 router = Router(tags=["people"])
 
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+PageNumber = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class Body(Schema):
+    """A request body: a misspelt field is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+CURSOR_MESSAGE = "This page link is not valid. Start again from the first page."
 EMAIL_MESSAGE = "Enter an email address like name@example.org."
 
 
@@ -77,7 +90,7 @@ class PersonSearchIn(Schema):
     identifier: str = Field("", max_length=100)
     phone: str = Field("", max_length=40)
     email: str = Field("", max_length=254)
-    page: int = Field(1, ge=1)
+    page: PageNumber = 1
     page_size: int | None = Field(None, ge=1, le=MAX_PAGE_SIZE)
 
 
@@ -191,7 +204,7 @@ class HouseholdOut(Schema):
     relationships: list[RelatedPersonOut]
 
 
-class PersonCreateIn(Schema):
+class PersonCreateIn(Body):
     given_name: str = Field(max_length=100)
     family_name: str = Field(max_length=100)
     middle_names: str = Field("", max_length=200)
@@ -200,7 +213,7 @@ class PersonCreateIn(Schema):
     phone: str = Field("", max_length=40)
     preferred_language: str = Field("en", min_length=2, max_length=10)
     accessibility_needs: str = Field("", max_length=500)
-    department_id: int | None = Field(
+    department_id: Id | None = Field(
         None, description="The department you act for; needed if you have several."
     )
     local_id: str = Field(
@@ -210,7 +223,7 @@ class PersonCreateIn(Schema):
     _email = field_validator("email")(_check_email)
 
 
-class PersonChangeIn(Schema):
+class PersonChangeIn(Body):
     version: int = Field(description="The version you read; a stale one is refused (409).")
     given_name: str | None = Field(None, max_length=100)
     middle_names: str | None = Field(None, max_length=200)
@@ -224,16 +237,26 @@ class PersonChangeIn(Schema):
     _email = field_validator("email")(_check_email)
 
 
-class NeedRecordIn(Schema):
-    need_id: int
-    department_id: int | None = Field(
+class NeedRecordIn(Body):
+    need_id: Id
+    department_id: Id | None = Field(
         None, description="The department you act for; needed if you have several."
     )
     note: str = Field("", max_length=4000)
 
 
-class NeedStatusIn(Schema):
+class NeedStatusIn(Body):
     status: Literal["open", "met", "unmet"]
+
+
+def _cursor(cursor: str | None) -> str | None:
+    """A cursor as the timeline gave it; a forged one is a 422, not a database error."""
+    if not cursor:
+        return None
+    _, _, ident = decode_cursor(cursor)
+    if not 0 <= ident < 2**63:
+        raise ValidationFailed({"cursor": CURSOR_MESSAGE})
+    return cursor
 
 
 # --- Reads -------------------------------------------------------------------------------------
@@ -263,8 +286,8 @@ def person_find(request: HttpRequest, query: Query[PersonSearchIn]):
 @router.get("/people/{person_id}", response=PersonDetailOut, summary="A person's 360° record")
 def person_detail(
     request: HttpRequest,
-    person_id: int,
-    department_id: int | None = None,
+    person_id: Id,
+    department_id: Id | None = None,
     page_size: int | None = Query(None, ge=1, le=MAX_PAGE_SIZE),
 ):
     with renamed_errors({"department": "department_id"}):
@@ -284,16 +307,16 @@ def person_detail(
 )
 def person_timeline_read(
     request: HttpRequest,
-    person_id: int,
+    person_id: Id,
     cursor: str | None = Query(None, max_length=200),
-    department_id: int | None = None,
+    department_id: Id | None = None,
     page_size: int | None = Query(None, ge=1, le=MAX_PAGE_SIZE),
 ):
     return person_timeline_page(
         viewer=request.auth,
         person_id=person_id,
         department_id=department_id,
-        cursor=cursor or None,
+        cursor=_cursor(cursor),
         page_size=page_size,
     )
 
@@ -303,7 +326,7 @@ def person_timeline_read(
     response=HouseholdOut,
     summary="A person's household and relationships",
 )
-def person_household_detail(request: HttpRequest, person_id: int):
+def person_household_detail(request: HttpRequest, person_id: Id):
     return person_household_read(viewer=request.auth, person_id=person_id)
 
 
@@ -319,7 +342,7 @@ def person_add(request: HttpRequest, payload: PersonCreateIn):
 
 @router.patch("/people/{person_id}", response=PersonOut, summary="Change a person's golden record")
 @idempotent
-def person_change(request: HttpRequest, person_id: int, payload: PersonChangeIn):
+def person_change(request: HttpRequest, person_id: Id, payload: PersonChangeIn):
     changes = payload.model_dump(exclude_unset=True)
     version = changes.pop("version")
     # Text fields are never null in the record: null clears them.
@@ -334,7 +357,7 @@ def person_change(request: HttpRequest, person_id: int, payload: PersonChangeIn)
     "/people/{person_id}/needs", response={201: PersonNeedOut}, summary="Record a need of a person"
 )
 @idempotent(error_fields={"need": "need_id", "department": "department_id"})
-def person_need_add(request: HttpRequest, person_id: int, payload: NeedRecordIn):
+def person_need_add(request: HttpRequest, person_id: Id, payload: NeedRecordIn):
     person_need = need_record(
         viewer=request.auth,
         person_id=person_id,
@@ -351,7 +374,7 @@ def person_need_add(request: HttpRequest, person_id: int, payload: NeedRecordIn)
     summary="Mark a person's need open, met or unmet (the id of the person's need, not of the taxonomy)",
 )
 @idempotent
-def person_need_status(request: HttpRequest, person_need_id: int, payload: NeedStatusIn):
+def person_need_status(request: HttpRequest, person_need_id: Id, payload: NeedStatusIn):
     person_need = need_set_status(
         viewer=request.auth, person_need_id=person_need_id, status=payload.status
     )
