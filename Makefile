@@ -73,7 +73,8 @@ bench: install-test ## Run every bench/*.py script (results go in docs/benchmark
 	if [ -z "$$scripts" ]; then echo "no bench/*.py scripts yet"; exit 0; fi; \
 	for script in $$scripts; do echo "==> $$script"; $(PY) $$script; done
 
-lock: ## Re-pin requirements/*.txt from pyproject.toml and what .venv has installed
+lock: ## After changing pyproject.toml's dependencies: install them and re-pin requirements/*.txt
+	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
 	$(PY) scripts/lock.py
 
 licences: install-test ## Fail if a runtime dependency is GPL- or AGPL-licensed

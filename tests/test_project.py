@@ -125,3 +125,44 @@ def test_production_starts_with_a_real_secret():
         CIVICLOOP_SECRET_KEY="x" * 64,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _pins(lock: Path) -> dict[str, str]:
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in lock.read_text().splitlines():
+        if line.startswith("-r "):
+            pins |= _pins(lock.parent / line[3:].strip())
+        elif "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            pins[canonicalize_name(name)] = version.strip()
+    return pins
+
+
+@pytest.mark.parametrize(
+    ("group", "lock"), [("dependencies", "lock.txt"), ("test", "test-lock.txt")]
+)
+def test_lock_files_pin_every_declared_dependency(group, lock):
+    """A dependency added to pyproject.toml without `make lock` would be missing on a fresh machine."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = (
+        project["dependencies"]
+        if group == "dependencies"
+        else project["optional-dependencies"][group]
+    )
+    pins = _pins(ROOT / "requirements" / lock)
+    for spec in declared:
+        requirement = Requirement(spec)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, (
+            f"{requirement.name} is in pyproject.toml but not in {lock}: run `make lock`"
+        )
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"{lock} pins {requirement.name}=={pins[name]}, outside {requirement.specifier}: run `make lock`"
+        )
