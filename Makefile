@@ -10,14 +10,11 @@ export VENV
 
 BIND ?= 127.0.0.1:8000
 PEOPLE ?= 5000
-SEED ?= 2026
+SEED ?= 42
 PYTEST_ARGS ?=
 # Two processes, one per core; `make test XDIST=0` runs in one process.
 XDIST ?= 2
 LINT_PATHS := $(wildcard src tests bench)
-
-DEMO_PASSWORD := riverton-demo-2026
-DEMO_USERS := housing.caseworker housing.supervisor analyst admin
 
 .PHONY: help install install-test run serve migrate demo test lint format bench lock licences clean distclean
 
@@ -36,7 +33,7 @@ migrate: install ## Apply database migrations (SQLite at var/civicloop.sqlite3 u
 	@mkdir -p var
 	$(CIVICLOOP) migrate --noinput
 
-demo: migrate ## Load the demo city into an empty database (PEOPLE=5000 SEED=2026)
+demo: migrate ## Load the demo city into an empty database (PEOPLE=5000 SEED=42)
 	@if $(CIVICLOOP) help --commands | grep -qx demo; then \
 		echo "$(CIVICLOOP) demo --if-empty --people $(PEOPLE) --seed $(SEED)"; \
 		$(CIVICLOOP) demo --if-empty --people $(PEOPLE) --seed $(SEED); \
@@ -45,8 +42,7 @@ demo: migrate ## Load the demo city into an empty database (PEOPLE=5000 SEED=202
 run: demo ## Set everything up and serve with demo data at http://127.0.0.1:8000
 	@$(CIVICLOOP) collectstatic --noinput -v0
 	@echo
-	@echo "Demo logins (password: $(DEMO_PASSWORD)):"
-	@for user in $(DEMO_USERS); do echo "  $$user"; done
+	@$(PY) scripts/demo_logins.py
 	@echo
 	$(CIVICLOOP) serve --bind $(BIND)
 
