@@ -10,13 +10,22 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from civicloop.cases.models import Case, CaseEvent, Interaction
-from civicloop.cases.workflow import Workflow, workflow_for
+from civicloop.cases.workflow import DEFAULT, Workflow, workflow_for
+from civicloop.catalogue.models import Service
 from civicloop.core import clock
 from civicloop.core.access import NotVisible, ValidationFailed, Viewer
 from civicloop.core.pagination import Page, clamp_page
 from civicloop.people import policy
 from civicloop.staff.models import StaffMember
 from civicloop.trust.audit import audit_record
+
+
+def known_statuses() -> set[str]:
+    """Every status of the default workflow and of any service's own workflow."""
+    statuses = set(DEFAULT.statuses)
+    for definition in Service.objects.exclude(workflow=None).values_list("workflow", flat=True):
+        statuses.update((definition or {}).get("statuses", ()))
+    return statuses
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,8 @@ def case_list(*, viewer: Viewer, filters: CaseFilters, page: int | None = 1, pag
     if filters.status == "open":
         qs = qs.exclude(status__in=["resolved", "closed"])
     elif filters.status:
+        if filters.status not in known_statuses():
+            raise ValidationFailed({"status": _("Choose a status from the list.")})
         qs = qs.filter(status=filters.status)
     if filters.assignee == "me":
         qs = qs.filter(assignee_id=viewer.staff_id)

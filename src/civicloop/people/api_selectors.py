@@ -11,7 +11,7 @@ from django.db import transaction
 from civicloop.core.access import Viewer
 from civicloop.core.pagination import clamp_page
 from civicloop.people import policy
-from civicloop.people.selectors import HouseholdMember, _relationships, person_household
+from civicloop.people.selectors import HouseholdMember, person_household, person_relationships
 from civicloop.people.timeline import TimelinePage, person_timeline
 from civicloop.trust.audit import audit_record
 
@@ -58,7 +58,7 @@ def person_household_read(*, viewer: Viewer, person_id: int) -> PersonHousehold:
     with transaction.atomic():
         result = PersonHousehold(
             household=person_household(viewer=viewer, person_id=person_id),
-            relationships=_relationships(viewer, person_id),
+            relationships=person_relationships(viewer, person_id),
         )
         named = sorted(
             {m.person_id for m in result.household + result.relationships if m.person_id}

@@ -214,7 +214,7 @@ def person_household(*, viewer: Viewer, person_id: int) -> list[HouseholdMember]
     ]
 
 
-def _relationships(viewer: Viewer, person_id: int) -> list[HouseholdMember]:
+def person_relationships(viewer: Viewer, person_id: int) -> list[HouseholdMember]:
     """Current relationships; the other person by name only if the viewer may see them."""
     rels = list(
         Relationship.objects.filter(Q(from_person_id=person_id) | Q(to_person_id=person_id), until__isnull=True)
@@ -300,7 +300,7 @@ def person_360(
             viewer=viewer, person_id=person_id, department_id=department_id, cursor=cursor, page_size=size
         )
         household = person_household(viewer=viewer, person_id=person_id)
-        relationships = _relationships(viewer, person_id)
+        relationships = person_relationships(viewer, person_id)
         audit_record(
             viewer=viewer, action="person.read", object_type="person", object_ids=[person_id],
             fields=["golden_record", "provenance", "identifiers", "needs", "cases", "timeline", "household"],

@@ -101,6 +101,7 @@ def person_update(*, viewer: Viewer, person_id: int, version: int, changes: dict
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationFailed({f: _("This field cannot be changed here.") for f in unknown})
+    changes = {f: ("" if v is None and f != "date_of_birth" else v) for f, v in changes.items()}
     _validate_person_fields(changes)
     with transaction.atomic():
         person = Person.objects.select_for_update().filter(pk=person_id).first()
@@ -109,6 +110,8 @@ def person_update(*, viewer: Viewer, person_id: int, version: int, changes: dict
         if person.version != version:
             raise Conflict(_("Someone else changed this record since you opened it. Reload it and try again."))
         changed = [f for f, v in changes.items() if getattr(person, f) != v]
+        if not changed:
+            return person
         for f in changed:
             setattr(person, f, changes[f])
         for k, v in keys.person_keys(given_name=person.given_name, family_name=person.family_name,

@@ -60,9 +60,10 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         at_text, rank, ident = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
         at = dt.datetime.fromisoformat(at_text)
-        if at.tzinfo is None:
+        rank_value, ident_value = int(rank), int(ident)
+        if at.tzinfo is None or rank_value not in RANK.values() or not 0 < ident_value < 2**63:
             raise ValueError
-        return at, int(rank), int(ident)
+        return at, rank_value, ident_value
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed({"cursor": _("This page link is not valid. Start again from the first page.")}) from None
 
