@@ -18,82 +18,25 @@ from pathlib import Path
 from typing import Any
 
 import ninja
-from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template import Context, Template
 from django.urls import reverse
 from ninja import NinjaAPI, Router
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.docs import DocsBase
 from ninja.parser import Parser
-from ninja.security import APIKeyCookie, HttpBearer
-from ninja.utils import check_csrf
 
 from civicloop.cases.api import router as cases_router
 from civicloop.catalogue.api import router as catalogue_router
-from civicloop.core.access import Conflict, Forbidden, NotVisible, ValidationFailed, Viewer
+from civicloop.core.access import Conflict, Forbidden, NotVisible, ValidationFailed
 from civicloop.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from civicloop.core.idempotency import MAX_KEY_LENGTH
 from civicloop.core.web import audit_denial, request_viewer
 from civicloop.people.api import router as people_router
 from civicloop.places.api import router as places_router
-from civicloop.staff.tokens import token_authenticate
-
-# --- Authentication -------------------------------------------------------------------------
-
-
-class NotStaff(Forbidden):
-    """Signed in, but not an active staff member."""
-
-
-def _staff_viewer(request: HttpRequest) -> Viewer:
-    viewer = request_viewer(request)
-    if viewer is None:
-        raise NotStaff("staff")
-    return viewer
-
-
-class PersonalAccessToken(HttpBearer):
-    """`Authorization: Bearer cl_…`. A header that is present but not a good token is a 401,
-    whatever session cookie comes with it."""
-
-    def __call__(self, request: HttpRequest) -> Viewer | None:
-        header = request.headers.get("Authorization")
-        if header is None:
-            return None
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError()
-        return self.authenticate(request, token.strip())
-
-    def authenticate(self, request: HttpRequest, token: str) -> Viewer:
-        staff = token_authenticate(token)
-        if staff is None:
-            raise AuthenticationError()
-        request.user = staff.user
-        return _staff_viewer(request)
-
-
-class StaffSession(APIKeyCookie):
-    """Django's session, for the docs page and the browser. Unsafe methods need the CSRF token."""
-
-    param_name = settings.SESSION_COOKIE_NAME
-
-    def _get_key(self, request: HttpRequest) -> str | None:
-        # CSRF is checked once we know the session is signed in, so an anonymous
-        # request gets a 401 rather than a CSRF 403.
-        return request.COOKIES.get(self.param_name)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Viewer | None:
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return None
-        if self.csrf and not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request):
-            raise HttpError(403, "CSRF check failed: send the X-CSRFToken header with a session.")
-        return _staff_viewer(request)
-
+from civicloop.staff.api_auth import NotStaff, staff_auth
 
 # --- Error bodies ----------------------------------------------------------------------------
 
@@ -305,7 +248,7 @@ api = CivicLoopAPI(
         'Errors: `{"detail": …}`, and for 422 `"errors": {field: [messages]}`.'
     ),
     urls_namespace="api",
-    auth=[PersonalAccessToken(), StaffSession()],
+    auth=staff_auth(),
     docs=OfflineSwagger(),
     parser=StorableInput(),
 )

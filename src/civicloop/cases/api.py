@@ -24,8 +24,9 @@ from civicloop.cases.workflow import status_label
 from civicloop.catalogue.api import DepartmentRef, ServiceRef, StatusOption
 from civicloop.core.idempotency import idempotent, renamed_errors
 from civicloop.core.pagination import MAX_PAGE_SIZE
+from civicloop.staff.api_auth import casework_auth
 
-router = Router(tags=["cases"])
+router = Router(tags=["cases"], auth=casework_auth())
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 PageNumber = Annotated[int, Field(ge=1, le=1_000_000)]

@@ -23,8 +23,9 @@ from civicloop.people.selectors import PersonSearchCriteria, person_360, person_
 from civicloop.people.services import need_record, need_set_status, person_create, person_update
 from civicloop.people.timeline import decode_cursor
 from civicloop.places.api import AddressOut
+from civicloop.staff.api_auth import casework_auth
 
-router = Router(tags=["people"])
+router = Router(tags=["people"], auth=casework_auth())
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 PageNumber = Annotated[int, Field(ge=1, le=1_000_000)]

@@ -68,3 +68,20 @@ def case_visibility(viewer: Viewer, case) -> str:
     if case.person_id and not case.service.sensitive and is_person_visible(viewer, case.person_id):
         return "summary"
     return "none"
+
+
+def require_case_visible(viewer: Viewer, case_id: int) -> None:
+    """A case is seen in full only by its own departments (others get a summary line in the 360° view)."""
+    from civicloop.cases.models import Case
+
+    require_casework_role(viewer)
+    if not Case.objects.filter(pk=case_id, department_id__in=viewer.department_ids).exists():
+        raise NotVisible("case")
+
+
+def require_person_need_visible(viewer: Viewer, person_need_id: int) -> None:
+    from civicloop.people.models import PersonNeed
+
+    require_casework_role(viewer)
+    if not PersonNeed.objects.filter(pk=person_need_id, department_id__in=viewer.department_ids).exists():
+        raise NotVisible("person_need")

@@ -1,0 +1,150 @@
+"""The access matrix over every route, generated from the URL resolver and the API schema.
+
+Each route is requested by five viewers: a caseworker of a department that does
+not serve the person (nor own the case), the owning department's supervisor,
+an analyst, an admin, and an anonymous visitor. Expected: 401 for anonymous,
+403 for a role that never sees personal data, 404 for what is outside the
+viewer's visibility, anything else for allowed; every refusal is audited.
+A new route is classified as personal data unless listed as public or
+configuration below, so it cannot slip through unchecked.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from civicloop.api import api
+from civicloop.people.models import PersonNeed
+from civicloop.trust.models import AuditEvent
+from tests.world import build_world
+
+pytestmark = pytest.mark.django_db
+
+DENIED = {401, 403, 404}
+# Staff pages anyone may open (signing in and out).
+PUBLIC_PAGES = {"staff:login", "staff:logout"}
+# Staff pages any signed-in staff role may open: they show no person.
+ANY_STAFF_PAGES = {"staff:home"}
+# API operations that show no person, by their tag in the schema.
+NON_PERSONAL_API_TAGS = {"catalogue", "places"}
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def staff_routes(resolver=None, namespace=""):
+    """(view name, route kwargs names) of every pattern in the staff namespace."""
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            ns = pattern.namespace or namespace
+            if ns in ("admin", "api"):
+                continue
+            yield from staff_routes(pattern, ns)
+        elif isinstance(pattern, URLPattern) and pattern.name and namespace == "staff":
+            yield f"{namespace}:{pattern.name}", sorted(pattern.pattern.converters)
+
+
+def api_operations():
+    schema = api.get_openapi_schema()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if "security" not in operation:
+                continue  # the schema and docs themselves
+            yield method.upper(), path, set(operation.get("tags", ()))
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+def ids_for(world):
+    need = PersonNeed.objects.filter(person=world.alice, department=world.housing).first()
+    return {"person_id": world.alice.id, "case_id": world.housing_case.id, "person_need_id": need.id}
+
+
+def clients(world):
+    def signed_in(staff):
+        client = Client()
+        client.force_login(staff.user)
+        return client
+
+    return {
+        "other_department": signed_in(world.childcare_worker),
+        "supervisor": signed_in(world.housing_supervisor),
+        "analyst": signed_in(world.analyst),
+        "admin": signed_in(world.admin),
+        "anonymous": Client(),
+    }
+
+
+def expected(viewer: str, *, personal: bool, has_object: bool, public: bool) -> str:
+    if public:
+        return "allowed"
+    if viewer == "anonymous":
+        return "401"
+    if not personal or viewer == "supervisor":
+        return "allowed"
+    if viewer in ("analyst", "admin"):
+        return "403"
+    return "404" if has_object else "allowed"
+
+
+def outcome(status: int) -> str:
+    return str(status) if status in DENIED else "allowed"
+
+
+def check(client, method, url, want, label, problems, body=None):
+    before = AuditEvent.objects.filter(action="access.denied").count()
+    if method == "GET":
+        response = client.get(url)
+    else:
+        response = client.generic(method, url, json.dumps(body or {}), content_type="application/json")
+    got = outcome(response.status_code)
+    if got != want:
+        problems.append(f"{label}: expected {want}, got {response.status_code}")
+    denied_events = AuditEvent.objects.filter(action="access.denied").count() - before
+    if got in {"401", "403", "404"} and denied_events != 1:
+        problems.append(f"{label}: refusal {response.status_code} wrote {denied_events} audit events")
+
+
+def test_every_staff_page_for_every_viewer(world):
+    routes = list(staff_routes())
+    assert len(routes) >= 10, routes
+    ids = ids_for(world)
+    problems: list[str] = []
+    for viewer, client in clients(world).items():
+        for name, params in routes:
+            url = reverse(name, kwargs={p: ids[p] for p in params})
+            public = name in PUBLIC_PAGES
+            personal = name not in ANY_STAFF_PAGES and not public
+            want = expected(viewer, personal=personal, has_object=bool(params), public=public)
+            for method in ("GET", "POST"):
+                response_probe = client.get(url) if method == "GET" else None
+                if method == "GET" and response_probe.status_code == 405:
+                    continue  # POST-only route; checked below
+                if method == "POST" and name == "staff:logout":
+                    continue
+                check(client, method, url, want, f"{viewer} {method} {name}", problems)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_api_operation_for_every_viewer(world):
+    operations = list(api_operations())
+    assert len(operations) >= 15, operations
+    ids = ids_for(world)
+    problems: list[str] = []
+    for viewer, client in clients(world).items():
+        for method, path, tags in operations:
+            url = path.format(**ids)
+            personal = not (tags & NON_PERSONAL_API_TAGS)
+            want = expected(viewer, personal=personal, has_object="{" in path, public=False)
+            check(client, method, url, want, f"{viewer} {method} {path}", problems)
+    assert not problems, "\n".join(problems)
