@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -128,8 +130,10 @@ class BulkLoader:
         self.orm = DemoLoader(city)
         self.next_id: dict[str, int] = {}
         self.generate_seconds = 0.0
-        self.copy_seconds = 0.0  # building rows and streaming them
-        self.commit_seconds = 0.0  # deferred foreign-key checks run here
+        # In the writer thread, overlapping generation: building rows and streaming them; commits,
+        # where the deferred foreign-key checks run.
+        self.copy_seconds = 0.0
+        self.commit_seconds = 0.0
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -193,9 +197,9 @@ class BulkLoader:
         self.load_people()
         self._reset_sequences()
         self.result.phase_seconds["people"] = time.perf_counter() - t
-        self.result.phase_seconds["of which generating"] = self.generate_seconds
-        self.result.phase_seconds["of which COPY"] = self.copy_seconds
-        self.result.phase_seconds["of which commits"] = self.commit_seconds
+        self.result.phase_seconds["generating (main thread)"] = self.generate_seconds
+        self.result.phase_seconds["COPY (writer thread)"] = self.copy_seconds
+        self.result.phase_seconds["commits (writer thread)"] = self.commit_seconds
         self.result.seconds = time.perf_counter() - started
         self.result.audit_events += self.orm.result.audit_events
         self.result.counts.update(self.orm.result.counts)
@@ -233,22 +237,49 @@ class BulkLoader:
             flush()
 
     def load_people(self) -> None:
-        chunk: list[HouseholdBundle] = []
-        people = 0
-        households = self.city.households()
-        while True:
-            t = time.perf_counter()
-            bundle = next(households, None)
-            self.generate_seconds += time.perf_counter() - t
-            if bundle is None:
-                break
-            chunk.append(bundle)
-            people += len(bundle.people)
-            if people >= self.chunk_people:
-                self._write_chunk(chunk)
-                chunk, people = [], 0
-        if chunk:
-            self._write_chunk(chunk)
+        """Generate in this thread, write in another: the writer's waits on the server (COPY, and the
+        deferred foreign-key checks at each commit) overlap with generating the next chunk."""
+        chunks: queue.Queue = queue.Queue(maxsize=2)
+        failure: list[BaseException] = []
+
+        def writer() -> None:
+            try:
+                with connection.cursor() as cur:
+                    cur.execute("SET synchronous_commit = off")
+                while (chunk := chunks.get()) is not None:
+                    if not failure:
+                        self._write_chunk(chunk)
+            except BaseException as exc:  # handed to the generating thread, which raises it
+                failure.append(exc)
+                while chunks.get() is not None:
+                    pass
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=writer, name="copy-writer")
+        thread.start()
+        try:
+            chunk: list[HouseholdBundle] = []
+            people = 0
+            households = self.city.households()
+            while not failure:
+                t = time.perf_counter()
+                bundle = next(households, None)
+                self.generate_seconds += time.perf_counter() - t
+                if bundle is None:
+                    break
+                chunk.append(bundle)
+                people += len(bundle.people)
+                if people >= self.chunk_people:
+                    chunks.put(chunk)
+                    chunk, people = [], 0
+            if chunk and not failure:
+                chunks.put(chunk)
+        finally:
+            chunks.put(None)
+            thread.join()
+        if failure:
+            raise failure[0]
 
     # -- one chunk of households ----------------------------------------------------------------
 
@@ -343,32 +374,59 @@ class BulkLoader:
             for i, x in zip(ids, contacts)), ids)
 
 
-# -- secondary indexes ---------------------------------------------------------------------------
+# -- what pg_restore builds after the data: secondary indexes, then foreign keys --------------------
 
 
-def secondary_indexes(tables: Iterable[str]) -> list[tuple[str, str]]:
-    """(name, definition) of each index on `tables` that backs no constraint (pk, unique)."""
+@dataclass(frozen=True)
+class Deferred:
+    kind: str  # "index" or "foreign key"
+    name: str
+    table: str
+    definition: str  # CREATE INDEX …, or the constraint's definition
+
+
+def deferrable(tables: Iterable[str]) -> list[Deferred]:
+    """The indexes backing no constraint, and the foreign keys, of `tables`: indexes first."""
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+            "SELECT i.indexname, i.tablename, i.indexdef FROM pg_indexes i "
             "WHERE i.schemaname = 'public' AND i.tablename = ANY(%s) "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) "
             "ORDER BY i.tablename, i.indexname",
             [list(tables)],
         )
-        return list(cur.fetchall())
+        found = [Deferred("index", *row) for row in cur.fetchall()]
+        cur.execute(
+            "SELECT c.conname, r.relname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace "
+            "WHERE c.contype = 'f' AND n.nspname = 'public' AND r.relname = ANY(%s) ORDER BY r.relname, c.conname",
+            [list(tables)],
+        )
+        found += [Deferred("foreign key", *row) for row in cur.fetchall()]
+    return found
 
 
-def drop_indexes(indexes: list[tuple[str, str]]) -> None:
-    with connection.cursor() as cur:
-        for name, _ in indexes:
-            cur.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(name)}")
+def drop_deferred(items: list[Deferred]) -> None:
+    q = connection.ops.quote_name
+    with transaction.atomic(), connection.cursor() as cur:
+        for item in items:
+            if item.kind == "index":
+                cur.execute(f"DROP INDEX IF EXISTS {q(item.name)}")
+            else:
+                cur.execute(f"ALTER TABLE {q(item.table)} DROP CONSTRAINT IF EXISTS {q(item.name)}")
 
 
-def create_indexes(indexes: list[tuple[str, str]], advance: Advance | None = None) -> None:
+def create_deferred(items: list[Deferred], advance: Advance | None = None) -> None:
+    """Build the indexes, then add (and so validate, one join each) the foreign keys."""
+    q = connection.ops.quote_name
     with connection.cursor() as cur:
         cur.execute("SET maintenance_work_mem = '1GB'")
-        for name, definition in indexes:
-            cur.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+        cur.execute("SELECT conname FROM pg_constraint WHERE contype = 'f'")
+        present = {r[0] for r in cur.fetchall()}
+        for item in items:
+            if item.kind == "index":
+                cur.execute(item.definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+            elif item.name not in present:
+                cur.execute(f"ALTER TABLE {q(item.table)} ADD CONSTRAINT {q(item.name)} {item.definition}")
             if advance:
                 advance("indexes", 1)

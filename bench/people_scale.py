@@ -60,8 +60,9 @@ def parse_args() -> argparse.Namespace:
                    help="the generator's Pareto mean; default: calibrated to hit --contacts")
     p.add_argument("--contact-skew", type=float, default=1.3, help="Pareto shape of contacts per person")
     p.add_argument("--chunk-people", type=int, default=20_000, help="people per load transaction")
-    p.add_argument("--defer-indexes", action="store_true",
-                   help="drop secondary indexes during the load and build them afterwards")
+    p.add_argument("--keep-indexes", action="store_true",
+                   help="load with every index and foreign key in place (default: drop secondary indexes and "
+                        "foreign keys of the loaded tables, build them after the data, as pg_restore does)")
     p.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
     p.add_argument("--load-only", action="store_true", help="load, then stop before the HTTP benchmark")
     p.add_argument("--reload", action="store_true", help="drop and recreate the database, then load")
@@ -164,7 +165,7 @@ def calibrate(target_per_person: float, skew: float, people: int) -> float:
 def load(args, console) -> dict:
     from django.db import connection
 
-    from _bulk_pg import PEOPLE_TABLES, BulkLoader, create_indexes, db_table, drop_indexes, secondary_indexes
+    from _bulk_pg import PEOPLE_TABLES, BulkLoader, create_deferred, db_table, deferrable, drop_deferred
     from civicloop.demo.generator import DemoCity, DemoConfig
     from civicloop.people.models import Person
 
@@ -181,15 +182,15 @@ def load(args, console) -> dict:
     city = DemoCity(DemoConfig(now=DEMO_NOW, seed=SEED, people=args.people, contacts_per_person=cpp,
                                contact_skew=args.contact_skew))
     tables = [db_table(n) for n in PEOPLE_TABLES] + [db_table("address")]
-    deferred = secondary_indexes(tables) if args.defer_indexes else []
+    deferred = [] if args.keep_indexes else deferrable(tables)
     started = time.perf_counter()
     phases = {}
     with progress_bar() as progress:
         tasks = {"places": progress.add_task("Addresses", total=city.gazetteer.size),
                  "people": progress.add_task("People and their data", total=args.people)}
         if deferred:
-            tasks["indexes"] = progress.add_task("Secondary indexes", total=len(deferred))
-            drop_indexes(deferred)
+            tasks["indexes"] = progress.add_task("Indexes, foreign keys", total=len(deferred))
+            drop_deferred(deferred)
 
         def advance(phase: str, n: int) -> None:
             progress.advance(tasks[phase], n)
@@ -199,13 +200,14 @@ def load(args, console) -> dict:
             result = loader.load()
         except BaseException:
             if deferred:
-                create_indexes(deferred)
+                connection.close()  # the writer's error may have left a transaction open
+                create_deferred(deferred)
             raise
         phases.update(result.phase_seconds)
         if deferred:
             t = time.perf_counter()
-            create_indexes(deferred, advance)
-            phases["create indexes"] = time.perf_counter() - t
+            create_deferred(deferred, advance)
+            phases["indexes and foreign keys"] = time.perf_counter() - t
     t = time.perf_counter()
     with console.status("VACUUM ANALYZE…"), connection.cursor() as cur:
         for table in tables:
@@ -216,6 +218,8 @@ def load(args, console) -> dict:
         "loaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "people": args.people, "contacts_target": args.contacts, "contacts_per_person": round(cpp, 3),
         "contact_skew": args.contact_skew, "seed": SEED, "deferred_indexes": bool(deferred),
+        "deferred": {"indexes": sum(d.kind == "index" for d in deferred),
+                     "foreign keys": sum(d.kind == "foreign key" for d in deferred)},
         "chunk_people": args.chunk_people, "load_seconds": round(total, 1),
         "phase_seconds": {k: round(v, 1) for k, v in phases.items()},
         "audit_events": result.audit_events, "rows": dict(result.counts),
@@ -625,7 +629,7 @@ def main() -> int:
     command = " ".join([".venv/bin/python", "bench/people_scale.py", "--database-url", args.database_url,
                         "--people", str(args.people), "--contacts", str(args.contacts), "--rate", f"{args.rate:g}",
                         "--duration", f"{args.duration:g}", "--warmup", f"{args.warmup:g}",
-                        "--servers", args.servers] + (["--defer-indexes"] if args.defer_indexes else []))
+                        "--servers", args.servers])
     lines: list[str] = []
     lines.append(f"Run {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {platform.node() or 'this machine'}: "
                  f"{os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB, "
@@ -638,7 +642,7 @@ def main() -> int:
     lines.append("")
     if note:
         lines.append(f"**Load** (COPY, one transaction and one audit event per table per {note.get('chunk_people', 0):,} "
-                     f"people; secondary indexes {'built after the load' if note.get('deferred_indexes') else 'kept during the load'}; "
+                     f"people; {'secondary indexes and foreign keys built after the data, as pg_restore does' if note.get('deferred_indexes') else 'every index and foreign key in place during the load'}; "
                      f"then VACUUM ANALYZE): **{note.get('load_seconds', 0):,.0f} s** "
                      f"({note.get('load_seconds', 0) / 60:.1f} min) — "
                      + ", ".join(f"{k} {v:,.0f} s" for k, v in note.get("phase_seconds", {}).items())
