@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from civicloop.core.access import Forbidden, NotVisible, Viewer
 from civicloop.core.web import audit_denial, request_viewer
+from civicloop.staff.forms import SignInForm
 
 StaffView = Callable[..., HttpResponse]
 
@@ -29,7 +29,7 @@ def sign_in_page(request: HttpRequest, *, status: int = 401) -> HttpResponse:
         request,
         "staff/login.html",
         {
-            "form": AuthenticationForm(request),
+            "form": SignInForm(request),
             "next": request.get_full_path(),
             "redirect_field_name": REDIRECT_FIELD_NAME,
             "login_url": reverse("staff:login"),

@@ -4,6 +4,7 @@ the services, whose ValidationFailed errors are put back onto these forms."""
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from civicloop.cases.models import Channel, Interaction
@@ -51,6 +52,16 @@ def error_links(form: forms.Form) -> list[tuple[str, str]]:
         for message in bound.errors:
             links.append((f"#{field_anchor(bound)}" if not bound.is_hidden else "", message))
     return links
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form without autofocus: the skip link stays the first stop for the
+    keyboard, and a failed attempt moves focus to the error summary instead."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+        self.fields["username"].widget.attrs["spellcheck"] = "false"
 
 
 def field_anchor(bound) -> str:

@@ -46,6 +46,7 @@ TIMELINE_KIND_LABELS = {
 
 class StaffLoginView(LoginView):
     template_name = "staff/login.html"
+    authentication_form = forms.SignInForm
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
