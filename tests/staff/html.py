@@ -13,7 +13,11 @@ def page_problems(html: str) -> list[str]:
     except ParseError as error:
         position = parser.errors[-1][0] if parser.errors else ("?", "?")
         lines = html.splitlines()
-        line = lines[position[0] - 1] if isinstance(position[0], int) and 0 < position[0] <= len(lines) else ""
+        line = (
+            lines[position[0] - 1]
+            if isinstance(position[0], int) and 0 < position[0] <= len(lines)
+            else ""
+        )
         return [f"not valid HTML at {position}: {error}\n    {line.strip()[:200]}"]
     problems = []
     title = document.find(".//head/title")

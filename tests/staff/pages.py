@@ -26,7 +26,10 @@ def casework_pages(world) -> list[tuple[str, str]]:
 
 def post_only_urls(world) -> list[str]:
     case = world.housing_case.id
-    return [reverse(f"staff:{name}", args=[case]) for name in ("case_transition", "case_assign", "case_note")]
+    return [
+        reverse(f"staff:{name}", args=[case])
+        for name in ("case_transition", "case_assign", "case_note")
+    ]
 
 
 def all_pages(world) -> list[tuple[str, str]]:

@@ -88,8 +88,11 @@ def test_analysts_and_admins_get_403_on_every_person_and_case_page(world, client
 def test_caseworker_of_a_department_not_serving_the_person_gets_404(world, client_for):
     client = client_for(world.childcare_worker)
     alice = world.alice.id
-    for url in [reverse("staff:person_detail", args=[alice]), reverse("staff:need_record", args=[alice]),
-                reverse("staff:person_contact", args=[alice])]:
+    for url in [
+        reverse("staff:person_detail", args=[alice]),
+        reverse("staff:need_record", args=[alice]),
+        reverse("staff:person_contact", args=[alice]),
+    ]:
         before = len(denials())
         response = client.get(url)
         assert response.status_code == 404, url
@@ -108,10 +111,16 @@ def test_another_departments_case_is_404_on_every_case_page(world, client_for, c
         assert response.status_code == 404, name
         assert case.description not in response.content.decode()
     for name in ("case_transition", "case_assign", "case_note"):
-        response = client.post(reverse(f"staff:{name}", args=[case.id]),
-                               {"transition-to_status": "in_progress", "transition-version": case.version,
-                                "assign-assignee": world.housing_worker.id, "assign-version": case.version,
-                                "note-note": "Sneaky"})
+        response = client.post(
+            reverse(f"staff:{name}", args=[case.id]),
+            {
+                "transition-to_status": "in_progress",
+                "transition-version": case.version,
+                "assign-assignee": world.housing_worker.id,
+                "assign-version": case.version,
+                "note-note": "Sneaky",
+            },
+        )
         assert response.status_code == 404, name
     case.refresh_from_db()
     assert case.status == "new" and case.assignee_id is None

@@ -36,8 +36,13 @@ def test_search_shows_only_people_the_viewers_departments_serve(world, client_fo
 def test_search_by_date_of_birth_identifier_phone_and_email(world, client_for):
     client = client_for(world.housing_worker)
     alice_url = reverse("staff:person_detail", args=[world.alice.id])
-    for params in [{"date_of_birth": "14/03/1985"}, {"date_of_birth": "1985-03-14"}, {"identifier": "T-0001"},
-                   {"phone": "07700 900123"}, {"email": "Alice.Okafor@example.org"}]:
+    for params in [
+        {"date_of_birth": "14/03/1985"},
+        {"date_of_birth": "1985-03-14"},
+        {"identifier": "T-0001"},
+        {"phone": "07700 900123"},
+        {"email": "Alice.Okafor@example.org"},
+    ]:
         response = search(client, **params)
         assert response.status_code == 200, params
         html = assert_valid_page(response)
@@ -52,13 +57,22 @@ def test_search_with_no_match_says_so(world, client_for):
     assert "No one your departments serve matches this search" in html
 
 
-@pytest.mark.parametrize(("params", "anchor", "message"), [
-    ({"name": "", "email": ""}, "#id_name", "Enter a name, date of birth"),
-    ({"name": "A"}, "#id_name", "Enter at least two letters"),
-    ({"date_of_birth": "31/02/1985"}, "#id_date_of_birth", "Enter the date of birth as day/month/year"),
-    ({"phone": "123"}, "#id_phone", "at least six digits"),
-])
-def test_bad_search_shows_the_error_summary_linked_to_the_field_with_422(world, client_for, params, anchor, message):
+@pytest.mark.parametrize(
+    ("params", "anchor", "message"),
+    [
+        ({"name": "", "email": ""}, "#id_name", "Enter a name, date of birth"),
+        ({"name": "A"}, "#id_name", "Enter at least two letters"),
+        (
+            {"date_of_birth": "31/02/1985"},
+            "#id_date_of_birth",
+            "Enter the date of birth as day/month/year",
+        ),
+        ({"phone": "123"}, "#id_phone", "at least six digits"),
+    ],
+)
+def test_bad_search_shows_the_error_summary_linked_to_the_field_with_422(
+    world, client_for, params, anchor, message
+):
     response = search(client_for(world.housing_worker), **params)
     assert response.status_code == 422
     html = assert_valid_page(response)
@@ -85,7 +99,9 @@ def detail(client, person, **params):
     return client.get(reverse("staff:person_detail", args=[person.id]), params)
 
 
-def test_360_shows_own_departments_in_full_others_in_summary_and_nothing_sensitive(world, client_for):
+def test_360_shows_own_departments_in_full_others_in_summary_and_nothing_sensitive(
+    world, client_for
+):
     response = detail(client_for(world.housing_worker), world.alice)
     html = assert_valid_page(response)
     assert page_title(html).startswith("Alice Okafor")
@@ -100,8 +116,14 @@ def test_360_shows_own_departments_in_full_others_in_summary_and_nothing_sensiti
     assert reverse("staff:case_detail", args=[world.employment_case.id]) not in html
     assert "Looking for evening work" not in html and "CV workshop" not in html
     # Sensitive: not a trace.
-    for secret in ("Mental health support", "Confidential", "Clinic appointment", "Sensitive health need",
-                   world.health_case.reference, "N-1"):
+    for secret in (
+        "Mental health support",
+        "Confidential",
+        "Clinic appointment",
+        "Sensitive health need",
+        world.health_case.reference,
+        "N-1",
+    ):
         assert secret not in html, secret
     # Household: Ben by name (housing serves him), Carol not.
     assert reverse("staff:person_detail", args=[world.ben.id]) in html
@@ -127,8 +149,24 @@ def test_360_timeline_filters_by_department(world, client_for):
     assert f'<option value="{world.employment.id}" selected>Employment</option>' in html
 
 
+def test_360_timeline_groups_by_day_or_by_department(world, client_for):
+    client = client_for(world.housing_worker)
+    html = assert_valid_page(detail(client, world.alice))
+    headings = re.findall(r'<h3 class="timeline__date">(.*?)</h3>', html)
+    assert headings and all("<time" in h for h in headings)
+    html = assert_valid_page(detail(client, world.alice, group="department"))
+    headings = re.findall(r'<h3 class="timeline__date">(.*?)</h3>', html)
+    assert headings == ["Housing", "Employment"] or headings == ["Employment", "Housing"]
+    assert '<option value="department" selected>Department</option>' in html
+    response = detail(client, world.alice, group="colour")
+    assert response.status_code == 422
+    assert '<a href="#id_group">Choose how to group the entries.</a>' in assert_valid_page(response)
+
+
 @pytest.mark.parametrize("department", ["abc", "health"])
-def test_360_with_a_department_not_listed_is_422_with_an_error_summary(world, client_for, department):
+def test_360_with_a_department_not_listed_is_422_with_an_error_summary(
+    world, client_for, department
+):
     value = world.health.id if department == "health" else department
     response = detail(client_for(world.housing_worker), world.alice, department=value)
     assert response.status_code == 422
@@ -140,11 +178,18 @@ def test_360_with_a_department_not_listed_is_422_with_an_error_summary(world, cl
 def test_360_timeline_pages_back_with_older_entries_link(world, client_for):
     base = clock.now() - dt.timedelta(days=40)
     for i in range(30):
-        f.InteractionFactory(person=world.alice, department=world.housing, summary=f"Follow-up call {i:02d}",
-                             at=base + dt.timedelta(days=i))
+        f.InteractionFactory(
+            person=world.alice,
+            department=world.housing,
+            summary=f"Follow-up call {i:02d}",
+            at=base + dt.timedelta(days=i),
+        )
     client = client_for(world.housing_worker)
     html = assert_valid_page(detail(client, world.alice))
-    match = re.search(r'<a href="\?cursor=([^"#&]+)#timeline" class="button button--secondary">Older entries</a>', html)
+    match = re.search(
+        r'<a href="\?cursor=([^"#&]+)#timeline" class="button button--secondary">Older entries</a>',
+        html,
+    )
     assert match
     first_page = set(re.findall(r"Follow-up call \d\d", html))
     response = detail(client, world.alice, cursor=match.group(1))
@@ -180,5 +225,27 @@ def test_home_for_admin_links_to_configuration_and_shows_no_case_content(world, 
 
 def test_home_for_caseworker_links_to_the_department_queue(world, client_for):
     html = assert_valid_page(client_for(world.housing_worker).get(reverse("staff:home")))
-    assert f'{reverse("staff:case_queue")}?department={world.housing.id}' in html
+    assert f"{reverse('staff:case_queue')}?department={world.housing.id}" in html
     assert reverse("staff:person_search") in html
+
+
+def test_360_names_a_related_person_only_when_the_viewer_may_see_them(world, client_for):
+    f.RelationshipFactory(from_person=world.alice, to_person=world.ben, kind="parent")
+    f.RelationshipFactory(from_person=world.carol, to_person=world.alice, kind="partner")
+    html = assert_valid_page(detail(client_for(world.housing_worker), world.alice))
+    section = html.split('id="household"', 1)[1].split("</section>", 1)[0]
+    assert (
+        f'Parent of: <a href="{reverse("staff:person_detail", args=[world.ben.id])}">Ben Okafor</a>'
+        in section
+    )
+    assert "partner of this person: Another person" in section
+    assert "Carol" not in html
+
+
+def test_home_for_a_partner_shows_nothing_personal(world, client_for):
+    partner = f.StaffFactory(role="partner", display_name="Pia Partner")
+    response = client_for(partner).get(reverse("staff:home"))
+    html = assert_valid_page(response)
+    assert response.status_code == 200
+    assert "Okafor" not in html and reverse("staff:person_search") not in html
+    assert client_for(partner).get(reverse("staff:person_search")).status_code == 403

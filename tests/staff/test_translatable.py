@@ -9,8 +9,10 @@ from django.template.base import Lexer, TokenType
 
 import civicloop
 
-TEMPLATE_DIRS = [Path(civicloop.__file__).parent / "staff" / "templates",
-                 Path(civicloop.__file__).parent / "templates"]
+TEMPLATE_DIRS = [
+    Path(civicloop.__file__).parent / "staff" / "templates",
+    Path(civicloop.__file__).parent / "templates",
+]
 TEMPLATES = sorted(p for d in TEMPLATE_DIRS for p in d.rglob("*.html"))
 
 
@@ -44,4 +46,6 @@ def test_no_bare_text_in_template(path):
 
 def test_the_check_finds_bare_text():
     assert bare_text("<p>{% translate 'Fine' %} Oops</p>") == ["Oops"]
-    assert bare_text('<p class="x">{% blocktranslate %}Fine {{ x }}{% endblocktranslate %}</p>') == []
+    assert (
+        bare_text('<p class="x">{% blocktranslate %}Fine {{ x }}{% endblocktranslate %}</p>') == []
+    )

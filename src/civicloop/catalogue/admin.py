@@ -30,7 +30,16 @@ class NeedAdmin(admin.ModelAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ("name", "code", "department", "sla_days", "sensitive", "public", "place_based", "active")
+    list_display = (
+        "name",
+        "code",
+        "department",
+        "sla_days",
+        "sensitive",
+        "public",
+        "place_based",
+        "active",
+    )
     list_filter = ("department", "sensitive", "public", "place_based", "active", "kind")
     search_fields = ("name", "code", "keywords")
     filter_horizontal = ("needs",)

@@ -105,7 +105,6 @@ class StaffSession(APIKeyCookie):
         return viewer
 
 
-
 def staff_auth() -> list:
     """Any active staff member (catalogue, places)."""
     return [PersonalAccessToken(), StaffSession()]

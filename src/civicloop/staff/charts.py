@@ -52,7 +52,13 @@ def bar_chart(rows: list[tuple[str, int]]) -> BarChart:
     """Horizontal bars, longest = full width; a zero still gets its number drawn."""
     top = max((v for _, v in rows), default=0) or 1
     bars = [
-        Bar(label=label, value=value, y=TOP + i * ROW_HEIGHT, width=round(BAR_AREA * value / top, 1))
+        Bar(
+            label=label, value=value, y=TOP + i * ROW_HEIGHT, width=round(BAR_AREA * value / top, 1)
+        )
         for i, (label, value) in enumerate(rows)
     ]
-    return BarChart(bars=bars, width=LABEL_WIDTH + BAR_AREA + 60, height=TOP * 2 + ROW_HEIGHT * max(1, len(rows)))
+    return BarChart(
+        bars=bars,
+        width=LABEL_WIDTH + BAR_AREA + 60,
+        height=TOP * 2 + ROW_HEIGHT * max(1, len(rows)),
+    )

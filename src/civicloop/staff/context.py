@@ -4,5 +4,9 @@ from django.conf import settings
 
 
 def staff_context(request):
-    staff = getattr(getattr(request, "user", None), "staff", None) if getattr(request, "user", None) and request.user.is_authenticated else None
+    staff = (
+        getattr(getattr(request, "user", None), "staff", None)
+        if getattr(request, "user", None) and request.user.is_authenticated
+        else None
+    )
     return {"agency_name": settings.CIVICLOOP["AGENCY_NAME"], "current_staff": staff}

@@ -77,24 +77,42 @@ def department_field(viewer: Viewer, departments) -> forms.ModelChoiceField | No
     if len(viewer.department_ids) <= 1:
         return None
     return forms.ModelChoiceField(
-        queryset=departments, label=_("Department you are acting for"), empty_label=_("Choose a department"),
-        error_messages={"required": _("Choose the department you are acting for."),
-                        "invalid_choice": _("Choose one of your departments.")},
+        queryset=departments,
+        label=_("Department you are acting for"),
+        empty_label=_("Choose a department"),
+        error_messages={
+            "required": _("Choose the department you are acting for."),
+            "invalid_choice": _("Choose one of your departments."),
+        },
     )
 
 
 class PersonSearchForm(StaffForm):
-    name = forms.CharField(label=_("Name"), required=False, max_length=200,
-                           help_text=_("Given and family name, or just the family name"))
-    date_of_birth = forms.DateField(
-        label=_("Date of birth"), required=False, input_formats=DATE_FORMATS,
-        help_text=_("For example, 27/03/1985"),
-        error_messages={"invalid": _("Enter the date of birth as day/month/year, for example 27/03/1985.")},
+    name = forms.CharField(
+        label=_("Name"),
+        required=False,
+        max_length=200,
+        help_text=_("Given and family name, or just the family name"),
     )
-    identifier = forms.CharField(label=_("Identifier"), required=False, max_length=100,
-                                 help_text=_("For example, a tenancy or national insurance number"))
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        required=False,
+        input_formats=DATE_FORMATS,
+        help_text=_("For example, 27/03/1985"),
+        error_messages={
+            "invalid": _("Enter the date of birth as day/month/year, for example 27/03/1985.")
+        },
+    )
+    identifier = forms.CharField(
+        label=_("Identifier"),
+        required=False,
+        max_length=100,
+        help_text=_("For example, a tenancy or national insurance number"),
+    )
     phone = forms.CharField(label=_("Phone number"), required=False, max_length=40, widget=TelInput)
-    email = forms.CharField(label=_("Email address"), required=False, max_length=254, widget=forms.EmailInput)
+    email = forms.CharField(
+        label=_("Email address"), required=False, max_length=254, widget=forms.EmailInput
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,17 +123,29 @@ class PersonSearchForm(StaffForm):
 
 
 class PersonCreateForm(StaffForm):
-    given_name = forms.CharField(label=_("Given name"), max_length=100,
-                                 error_messages={"required": _("Enter a given name.")})
-    family_name = forms.CharField(label=_("Family name"), max_length=100,
-                                  error_messages={"required": _("Enter a family name.")})
-    date_of_birth = forms.DateField(
-        label=_("Date of birth"), required=False, input_formats=DATE_FORMATS,
-        help_text=_("For example, 27/03/1985. Leave blank if not known."),
-        error_messages={"invalid": _("Enter the date of birth as day/month/year, for example 27/03/1985.")},
+    given_name = forms.CharField(
+        label=_("Given name"), max_length=100, error_messages={"required": _("Enter a given name.")}
     )
-    email = forms.EmailField(label=_("Email address"), required=False, max_length=254,
-                             error_messages={"invalid": _("Enter an email address like name@example.org.")})
+    family_name = forms.CharField(
+        label=_("Family name"),
+        max_length=100,
+        error_messages={"required": _("Enter a family name.")},
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        required=False,
+        input_formats=DATE_FORMATS,
+        help_text=_("For example, 27/03/1985. Leave blank if not known."),
+        error_messages={
+            "invalid": _("Enter the date of birth as day/month/year, for example 27/03/1985.")
+        },
+    )
+    email = forms.EmailField(
+        label=_("Email address"),
+        required=False,
+        max_length=254,
+        error_messages={"invalid": _("Enter an email address like name@example.org.")},
+    )
     phone = forms.CharField(label=_("Phone number"), required=False, max_length=40, widget=TelInput)
 
     def __init__(self, *args, viewer: Viewer, departments, **kwargs):
@@ -130,14 +160,22 @@ class PersonCreateForm(StaffForm):
 
 class NeedForm(StaffForm):
     need = forms.ModelChoiceField(
-        queryset=need_list(), label=_("Need"), empty_label=_("Choose a need"),
-        error_messages={"required": _("Choose a need from the list."),
-                        "invalid_choice": _("Choose a need from the list.")},
+        queryset=need_list(),
+        label=_("Need"),
+        empty_label=_("Choose a need"),
+        error_messages={
+            "required": _("Choose a need from the list."),
+            "invalid_choice": _("Choose a need from the list."),
+        },
     )
-    note = forms.CharField(label=_("Note (optional)"), required=False, max_length=MAX_TEXT,
-                           widget=forms.Textarea(attrs={"rows": 4}),
-                           help_text=_("What the person told you about this need"),
-                           error_messages={"max_length": _("Keep the note under 4000 characters.")})
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("What the person told you about this need"),
+        error_messages={"max_length": _("Keep the note under 4000 characters.")},
+    )
 
     def __init__(self, *args, viewer: Viewer, departments, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,24 +185,36 @@ class NeedForm(StaffForm):
 
 class ContactForm(StaffForm):
     channel = forms.ChoiceField(
-        label=_("How was the contact made?"), widget=forms.RadioSelect,
+        label=_("How was the contact made?"),
+        widget=forms.RadioSelect,
         choices=[(c.value, c.label) for c in CONTACT_CHANNELS],
-        error_messages={"required": _("Choose how the contact was made."),
-                        "invalid_choice": _("Choose how the contact was made.")},
+        error_messages={
+            "required": _("Choose how the contact was made."),
+            "invalid_choice": _("Choose how the contact was made."),
+        },
     )
     direction = forms.ChoiceField(
-        label=_("Who made contact?"), widget=forms.RadioSelect, choices=Interaction.Direction.choices,
-        error_messages={"required": _("Choose whether the contact was from or to the citizen."),
-                        "invalid_choice": _("Choose whether the contact was from or to the citizen.")},
+        label=_("Who made contact?"),
+        widget=forms.RadioSelect,
+        choices=Interaction.Direction.choices,
+        error_messages={
+            "required": _("Choose whether the contact was from or to the citizen."),
+            "invalid_choice": _("Choose whether the contact was from or to the citizen."),
+        },
     )
     summary = forms.CharField(
-        label=_("Summary"), max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 5}),
+        label=_("Summary"),
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("What was asked or said, and what happens next"),
-        error_messages={"required": _("Enter a summary of the contact."),
-                        "max_length": _("Keep the summary under 4000 characters.")},
+        error_messages={
+            "required": _("Enter a summary of the contact."),
+            "max_length": _("Keep the summary under 4000 characters."),
+        },
     )
     is_chasing = forms.BooleanField(
-        label=_("The citizen is chasing progress on something they already asked about"), required=False,
+        label=_("The citizen is chasing progress on something they already asked about"),
+        required=False,
     )
 
     def __init__(self, *args, viewer: Viewer | None = None, departments=None, **kwargs):
@@ -175,13 +225,20 @@ class ContactForm(StaffForm):
 
 class TransitionForm(StaffForm):
     to_status = forms.ChoiceField(
-        label=_("Move the case to"), widget=forms.RadioSelect,
-        error_messages={"required": _("Choose the status to move the case to."),
-                        "invalid_choice": _("Choose one of the statuses listed.")},
+        label=_("Move the case to"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose the status to move the case to."),
+            "invalid_choice": _("Choose one of the statuses listed."),
+        },
     )
-    note = forms.CharField(label=_("Note (optional)"), required=False, max_length=MAX_TEXT,
-                           widget=forms.Textarea(attrs={"rows": 3}),
-                           error_messages={"max_length": _("Keep the note under 4000 characters.")})
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": _("Keep the note under 4000 characters.")},
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
     service_field_aliases = {"status": "to_status"}
 
@@ -195,7 +252,8 @@ class AssignForm(StaffForm):
     """Supervisors choose anyone of the department; caseworkers may only take a case."""
 
     assignee = forms.ChoiceField(
-        label=_("Assign to"), required=False,
+        label=_("Assign to"),
+        required=False,
         error_messages={"invalid_choice": _("Choose a member of staff of this case's department.")},
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -205,7 +263,8 @@ class AssignForm(StaffForm):
         super().__init__(*args, **kwargs)
         if viewer.is_supervisor:
             self.fields["assignee"].choices = [("", _("Nobody (unassigned)"))] + [
-                (str(s.id), s.display_name) for s in assignable]
+                (str(s.id), s.display_name) for s in assignable
+            ]
         else:
             self.fields["assignee"].choices = [(str(viewer.staff_id), _("Me"))]
             self.fields["assignee"].widget = forms.HiddenInput()
@@ -217,37 +276,69 @@ class AssignForm(StaffForm):
 
 
 class NoteForm(StaffForm):
-    note = forms.CharField(label=_("Add a note"), max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 4}),
-                           error_messages={"required": _("Enter a note."),
-                                           "max_length": _("Keep the note under 4000 characters.")})
+    note = forms.CharField(
+        label=_("Add a note"),
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "required": _("Enter a note."),
+            "max_length": _("Keep the note under 4000 characters."),
+        },
+    )
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "note")
         super().__init__(*args, **kwargs)
 
 
-QUEUE_ASSIGNEE_CHOICES = [("", _("Anyone")), ("me", _("Me")), ("unassigned", _("Nobody (unassigned)"))]
+QUEUE_ASSIGNEE_CHOICES = [
+    ("", _("Anyone")),
+    ("me", _("Me")),
+    ("unassigned", _("Nobody (unassigned)")),
+]
 
 
 class CaseFilterForm(StaffForm):
-    department = forms.TypedChoiceField(label=_("Department"), required=False, coerce=int, empty_value=None)
+    department = forms.TypedChoiceField(
+        label=_("Department"), required=False, coerce=int, empty_value=None
+    )
     status = forms.ChoiceField(label=_("Status"), required=False)
-    assignee = forms.ChoiceField(label=_("Assigned to"), required=False, choices=QUEUE_ASSIGNEE_CHOICES)
+    assignee = forms.ChoiceField(
+        label=_("Assigned to"), required=False, choices=QUEUE_ASSIGNEE_CHOICES
+    )
     overdue = forms.BooleanField(label=_("Only overdue cases"), required=False)
 
     def __init__(self, *args, departments, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"].choices = [("", _("All my departments"))] + [(d.id, d.name) for d in departments]
-        self.fields["status"].choices = [("open", _("Open (not resolved or closed)")), ("", _("Any status"))] + [
-            (s, status_label(s)) for s in DEFAULT.statuses]
+        self.fields["department"].choices = [("", _("All my departments"))] + [
+            (d.id, d.name) for d in departments
+        ]
+        self.fields["status"].choices = [
+            ("open", _("Open (not resolved or closed)")),
+            ("", _("Any status")),
+        ] + [(s, status_label(s)) for s in DEFAULT.statuses]
         for name in ("department", "status", "assignee"):
-            self.fields[name].error_messages["invalid_choice"] = _("Choose an option from the list.")
+            self.fields[name].error_messages["invalid_choice"] = _(
+                "Choose an option from the list."
+            )
+
+
+TIMELINE_GROUPS = {"day": _("Day"), "department": _("Department")}
 
 
 class TimelineFilterForm(StaffForm):
-    department = forms.TypedChoiceField(label=_("Show entries from"), required=False, coerce=int, empty_value=None)
+    department = forms.TypedChoiceField(
+        label=_("Show entries from"), required=False, coerce=int, empty_value=None
+    )
+    group = forms.ChoiceField(
+        label=_("Group entries by"), choices=list(TIMELINE_GROUPS.items()), required=False
+    )
 
     def __init__(self, *args, departments, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"].choices = [("", _("All departments"))] + [(d.id, d.name) for d in departments]
-        self.fields["department"].error_messages["invalid_choice"] = _("Choose one of the departments listed.")
+        self.fields["department"].choices = [("", _("All departments"))] + [
+            (d.id, d.name) for d in departments
+        ]
+        self.fields["department"].error_messages["invalid_choice"] = _(
+            "Choose one of the departments listed."
+        )

@@ -16,11 +16,17 @@ class Role(models.TextChoices):
 
 
 class StaffMember(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff"
+    )
     role = models.CharField(max_length=20, choices=Role.choices)
     departments = models.ManyToManyField("catalogue.Department", blank=True, related_name="staff")
     partner = models.ForeignKey(
-        "catalogue.PartnerOrganisation", null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+        "catalogue.PartnerOrganisation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
     )
     display_name = models.CharField(max_length=200)
     active = models.BooleanField(default=True)

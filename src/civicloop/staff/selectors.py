@@ -35,7 +35,9 @@ def open_cases_by_department(*, viewer: Viewer) -> list[DepartmentOpenCases]:
     with transaction.atomic():
         rows = (
             Case.objects.exclude(status__in=DONE_STATUSES)
-            .values("department_id", "status").annotate(n=Count("id")).order_by()
+            .values("department_id", "status")
+            .annotate(n=Count("id"))
+            .order_by()
         )
         counts: dict[int, dict[str, int]] = {}
         for row in rows:
@@ -44,13 +46,21 @@ def open_cases_by_department(*, viewer: Viewer) -> list[DepartmentOpenCases]:
         result = [
             DepartmentOpenCases(
                 department_name=names[dept_id],
-                by_status=[(status_label(s), n) for s, n in sorted(statuses.items(), key=lambda i: order.get(i[0], 99))],
+                by_status=[
+                    (status_label(s), n)
+                    for s, n in sorted(statuses.items(), key=lambda i: order.get(i[0], 99))
+                ],
                 total=sum(statuses.values()),
             )
             for dept_id, statuses in counts.items()
         ]
-        audit_record(viewer=viewer, action="stats.read", object_type="case", fields=["open_by_department_status"],
-                     counts={"departments": len(result)})
+        audit_record(
+            viewer=viewer,
+            action="stats.read",
+            object_type="case",
+            fields=["open_by_department_status"],
+            counts={"departments": len(result)},
+        )
     return sorted(result, key=lambda r: (-r.total, r.department_name))
 
 
@@ -80,7 +90,16 @@ def queue_summaries(*, viewer: Viewer) -> list[QueueSummary]:
             )
             .order_by("name")
         )
-        result = [QueueSummary(d.id, d.name, d.n_open, d.n_overdue, d.n_unassigned, d.n_mine) for d in departments]
-        audit_record(viewer=viewer, action="stats.read", object_type="case", fields=["queue_summary"],
-                     object_ids=[], counts={"departments": len(result)})
+        result = [
+            QueueSummary(d.id, d.name, d.n_open, d.n_overdue, d.n_unassigned, d.n_mine)
+            for d in departments
+        ]
+        audit_record(
+            viewer=viewer,
+            action="stats.read",
+            object_type="case",
+            fields=["queue_summary"],
+            object_ids=[],
+            counts={"departments": len(result)},
+        )
     return result

@@ -110,13 +110,16 @@ def person_search(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     if submitted:
         if form.is_valid():
             criteria = people_selectors.PersonSearchCriteria(
-                name=form.cleaned_data["name"].strip(), date_of_birth=form.cleaned_data["date_of_birth"],
-                identifier=form.cleaned_data["identifier"].strip(), phone=form.cleaned_data["phone"].strip(),
+                name=form.cleaned_data["name"].strip(),
+                date_of_birth=form.cleaned_data["date_of_birth"],
+                identifier=form.cleaned_data["identifier"].strip(),
+                phone=form.cleaned_data["phone"].strip(),
                 email=form.cleaned_data["email"].strip(),
             )
             try:
-                results = people_selectors.person_search(viewer=viewer, criteria=criteria,
-                                                         page=_page_number(request.GET))
+                results = people_selectors.person_search(
+                    viewer=viewer, criteria=criteria, page=_page_number(request.GET)
+                )
             except ValidationFailed as error:
                 form.add_service_errors(error.errors)
         if not form.is_valid():
@@ -136,8 +139,12 @@ def person_create(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             data = form.cleaned_data
             try:
                 person = people_services.person_create(
-                    viewer=viewer, given_name=data["given_name"], family_name=data["family_name"],
-                    date_of_birth=data["date_of_birth"], email=data["email"], phone=data["phone"],
+                    viewer=viewer,
+                    given_name=data["given_name"],
+                    family_name=data["family_name"],
+                    date_of_birth=data["date_of_birth"],
+                    email=data["email"],
+                    phone=data["phone"],
                     department_id=data["department"].id if data.get("department") else None,
                 )
             except ValidationFailed as error:
@@ -145,8 +152,12 @@ def person_create(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             else:
                 messages.success(request, _("Record created for %(name)s.") % {"name": str(person)})
                 return redirect("staff:person_detail", person_id=person.id)
-        return render(request, "staff/person_create.html", {"form": form, "error_links": form.error_links()},
-                      status=UNPROCESSABLE)
+        return render(
+            request,
+            "staff/person_create.html",
+            {"form": form, "error_links": form.error_links()},
+            status=UNPROCESSABLE,
+        )
     form = forms.PersonCreateForm(**form_kwargs)
     return render(request, "staff/person_create.html", {"form": form})
 
@@ -155,22 +166,28 @@ def _department_queryset(viewer: Viewer):
     return department_list().filter(id__in=viewer.department_ids)
 
 
-def _timeline_groups(entries) -> list[tuple]:
-    """(day, [(entry, kind label)]): timeline entries grouped by the local day they happened."""
-    groups: list[tuple] = []
+def _timeline_groups(entries, group_by: str) -> list[dict]:
+    """Timeline entries, newest first, in groups: by the local day they happened, or by
+    department (departments in the order of their newest entry)."""
+    groups: dict = {}
     for entry in entries:
-        day = timezone.localdate(entry.at)
-        if not groups or groups[-1][0] != day:
-            groups.append((day, []))
-        groups[-1][1].append((entry, TIMELINE_KIND_LABELS.get(entry.kind, entry.kind)))
-    return groups
+        key = timezone.localdate(entry.at) if group_by == "day" else entry.department_name
+        groups.setdefault(key, []).append((entry, TIMELINE_KIND_LABELS.get(entry.kind, entry.kind)))
+    return [
+        {"heading": key, "by_day": group_by == "day", "entries": items}
+        for key, items in groups.items()
+    ]
 
 
 @staff_view(roles=CASEWORK_ROLES)
 def person_detail(request: HttpRequest, viewer: Viewer, person_id: int) -> HttpResponse:
     raw_department = request.GET.get("department", "").strip()
     cursor = request.GET.get("cursor", "").strip() or None
+    group_by = request.GET.get("group", "day")
     errors: list[tuple[str, str]] = []
+    if group_by not in forms.TIMELINE_GROUPS:
+        errors.append(("#id_group", _("Choose how to group the entries.")))
+        group_by = "day"
     department_id = None
     if raw_department:
         try:
@@ -178,38 +195,44 @@ def person_detail(request: HttpRequest, viewer: Viewer, person_id: int) -> HttpR
         except ValueError:
             errors.append(("#id_department", _("Choose one of the departments listed.")))
     try:
-        view = people_selectors.person_360(viewer=viewer, person_id=person_id, department_id=department_id,
-                                          cursor=cursor)
+        view = people_selectors.person_360(
+            viewer=viewer, person_id=person_id, department_id=department_id, cursor=cursor
+        )
     except ValidationFailed as error:
         anchors = {"department": "#id_department", "cursor": "#timeline"}
         errors += [(anchors.get(k, ""), m) for k, ms in error.errors.items() for m in ms]
         department_id, cursor = None, None
         view = people_selectors.person_360(viewer=viewer, person_id=person_id)
-    filter_form = forms.TimelineFilterForm(
-        {"department": str(department_id)} if department_id else None, departments=view.departments)
+    filters = {"department": department_id or "", "group": group_by}
+    filter_form = forms.TimelineFilterForm(filters, departments=view.departments)
+    filter_form.is_valid()
+    for anchor, message in errors:
+        if anchor in ("#id_department", "#id_group"):
+            filter_form.add_error(anchor.removeprefix("#id_"), message)
+    kept = {k: v for k, v in filters.items() if v and not (k == "group" and v == "day")}
     older_url = ""
     if view.timeline.next_cursor:
-        params = {"cursor": view.timeline.next_cursor}
-        if department_id:
-            params["department"] = department_id
-        older_url = f"?{urlencode(params)}#timeline"
-    newest_params = f"?{urlencode({'department': department_id})}#timeline" if department_id else "?#timeline"
-    filtered_department = next((d for d in view.departments if d.id == department_id), None)
+        older_url = f"?{urlencode({**kept, 'cursor': view.timeline.next_cursor})}#timeline"
     context = {
         "view": view,
         "person": view.person,
         "filter_form": filter_form,
         "error_links": errors,
-        "timeline_groups": _timeline_groups(view.timeline.entries),
-        "overdue_case_ids": {c.case_id for c in view.cases if c.full and not c.closed_at and c.due_at
-                             and c.due_at < clock.now()},
+        "timeline_groups": _timeline_groups(view.timeline.entries, group_by),
+        "overdue_case_ids": {
+            c.case_id
+            for c in view.cases
+            if c.full and not c.closed_at and c.due_at and c.due_at < clock.now()
+        },
         "older_url": older_url,
-        "newest_url": newest_params if cursor else "",
-        "filtered_department": filtered_department,
+        "newest_url": f"?{urlencode(kept)}#timeline" if cursor else "",
+        "filtered_department": next((d for d in view.departments if d.id == department_id), None),
         "full_cases": [c for c in view.cases if c.full],
         "summary_cases": [c for c in view.cases if not c.full],
     }
-    return render(request, "staff/person_detail.html", context, status=UNPROCESSABLE if errors else 200)
+    return render(
+        request, "staff/person_detail.html", context, status=UNPROCESSABLE if errors else 200
+    )
 
 
 @staff_view(roles=CASEWORK_ROLES)
@@ -223,19 +246,28 @@ def need_record(request: HttpRequest, viewer: Viewer, person_id: int) -> HttpRes
             data = form.cleaned_data
             try:
                 people_services.need_record(
-                    viewer=viewer, person_id=person_id, need_id=data["need"].id, note=data["note"],
+                    viewer=viewer,
+                    person_id=person_id,
+                    need_id=data["need"].id,
+                    note=data["note"],
                     department_id=data["department"].id if data.get("department") else None,
                 )
             except ValidationFailed as error:
                 form.add_service_errors(error.errors)
             else:
-                messages.success(request, _("Need recorded: %(need)s.") % {"need": data["need"].name})
+                messages.success(
+                    request, _("Need recorded: %(need)s.") % {"need": data["need"].name}
+                )
                 return redirect(reverse("staff:person_detail", args=[person_id]) + "#needs")
         status = UNPROCESSABLE
     else:
         form = forms.NeedForm(**form_kwargs)
-    return render(request, "staff/need_form.html", {"form": form, "person": person, "error_links": form.error_links()},
-                  status=status)
+    return render(
+        request,
+        "staff/need_form.html",
+        {"form": form, "person": person, "error_links": form.error_links()},
+        status=status,
+    )
 
 
 # Contacts
@@ -244,9 +276,14 @@ def need_record(request: HttpRequest, viewer: Viewer, person_id: int) -> HttpRes
 def _contact_page(request: HttpRequest, viewer: Viewer, *, person=None, case=None) -> HttpResponse:
     """Log a contact about a person (acting for one of the viewer's departments) or a case."""
     about_case = case is not None
-    form_kwargs = {} if about_case else {"viewer": viewer, "departments": _department_queryset(viewer)}
-    back_url = (reverse("staff:case_detail", args=[case.id]) if about_case
-                else reverse("staff:person_detail", args=[person.id]))
+    form_kwargs = (
+        {} if about_case else {"viewer": viewer, "departments": _department_queryset(viewer)}
+    )
+    back_url = (
+        reverse("staff:case_detail", args=[case.id])
+        if about_case
+        else reverse("staff:person_detail", args=[person.id])
+    )
     status = 200
     if request.method == "POST":
         form = forms.ContactForm(request.POST, **form_kwargs)
@@ -254,8 +291,12 @@ def _contact_page(request: HttpRequest, viewer: Viewer, *, person=None, case=Non
             data = form.cleaned_data
             try:
                 case_services.interaction_log(
-                    viewer=viewer, channel=data["channel"], direction=data["direction"], summary=data["summary"],
-                    is_chasing=data["is_chasing"], case_id=case.id if about_case else None,
+                    viewer=viewer,
+                    channel=data["channel"],
+                    direction=data["direction"],
+                    summary=data["summary"],
+                    is_chasing=data["is_chasing"],
+                    case_id=case.id if about_case else None,
                     person_id=None if about_case else person.id,
                     department_id=data["department"].id if data.get("department") else None,
                 )
@@ -267,8 +308,13 @@ def _contact_page(request: HttpRequest, viewer: Viewer, *, person=None, case=Non
         status = UNPROCESSABLE
     else:
         form = forms.ContactForm(**form_kwargs)
-    context = {"form": form, "person": person, "case": case, "back_url": back_url,
-               "error_links": form.error_links()}
+    context = {
+        "form": form,
+        "person": person,
+        "case": case,
+        "back_url": back_url,
+        "error_links": form.error_links(),
+    }
     return render(request, "staff/contact_form.html", context, status=status)
 
 
@@ -297,33 +343,65 @@ def case_queue(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     results = None
     if form.is_valid():
         filters = case_selectors.CaseFilters(
-            department_id=form.cleaned_data["department"], status=form.cleaned_data["status"],
-            assignee=form.cleaned_data["assignee"], overdue=form.cleaned_data["overdue"],
+            department_id=form.cleaned_data["department"],
+            status=form.cleaned_data["status"],
+            assignee=form.cleaned_data["assignee"],
+            overdue=form.cleaned_data["overdue"],
         )
         try:
-            results = case_selectors.case_list(viewer=viewer, filters=filters, page=_page_number(request.GET))
+            results = case_selectors.case_list(
+                viewer=viewer, filters=filters, page=_page_number(request.GET)
+            )
         except ValidationFailed as error:
             form.add_service_errors(error.errors)
-    context: dict = {"form": form, "results": results, "error_links": form.error_links(), "departments": departments}
+    context: dict = {
+        "form": form,
+        "results": results,
+        "error_links": form.error_links(),
+        "departments": departments,
+    }
     if results is not None:
         now = clock.now()
         context["rows"] = [
-            (case, bool(case.due_at and case.due_at < now and workflow_for(case.service).is_open(case.status)))
+            (
+                case,
+                bool(
+                    case.due_at
+                    and case.due_at < now
+                    and workflow_for(case.service).is_open(case.status)
+                ),
+            )
             for case in results.items
         ]
         context["pagination"] = _pagination(request, results)
-    return render(request, "staff/case_queue.html", context, status=200 if results is not None else UNPROCESSABLE)
+    return render(
+        request,
+        "staff/case_queue.html",
+        context,
+        status=200 if results is not None else UNPROCESSABLE,
+    )
 
 
-def _case_page(request: HttpRequest, viewer: Viewer, case_id: int, *, status: int = 200,
-               conflict: str = "", **bound_forms) -> HttpResponse:
+def _case_page(
+    request: HttpRequest,
+    viewer: Viewer,
+    case_id: int,
+    *,
+    status: int = 200,
+    conflict: str = "",
+    **bound_forms,
+) -> HttpResponse:
     detail = case_selectors.case_detail(viewer=viewer, case_id=case_id)
     case = detail.case
     initial = {"version": case.version}
     transition_form = bound_forms.get("transition_form") or forms.TransitionForm(
-        initial=initial, allowed=detail.allowed_transitions)
+        initial=initial, allowed=detail.allowed_transitions
+    )
     assign_form = bound_forms.get("assign_form") or forms.AssignForm(
-        initial={**initial, "assignee": str(case.assignee_id or "")}, assignable=detail.assignable, viewer=viewer)
+        initial={**initial, "assignee": str(case.assignee_id or "")},
+        assignable=detail.assignable,
+        viewer=viewer,
+    )
     note_form = bound_forms.get("note_form") or forms.NoteForm()
     error_links: list[tuple[str, str]] = [("", conflict)] if conflict else []
     for form in bound_forms.values():
@@ -358,18 +436,30 @@ def case_transition(request: HttpRequest, viewer: Viewer, case_id: int) -> HttpR
     if form.is_valid():
         data = form.cleaned_data
         try:
-            case = case_services.case_transition(viewer=viewer, case_id=case_id, to_status=data["to_status"],
-                                                 version=data["version"], note=data["note"])
+            case = case_services.case_transition(
+                viewer=viewer,
+                case_id=case_id,
+                to_status=data["to_status"],
+                version=data["version"],
+                note=data["note"],
+            )
         except Conflict as error:
             return _case_page(request, viewer, case_id, status=CONFLICT, conflict=str(error))
         except ValidationFailed as error:
             form.add_service_errors(error.errors)
         else:
-            messages.success(request, _("Case moved to %(status)s.") % {"status": status_label(case.status)})
+            messages.success(
+                request, _("Case moved to %(status)s.") % {"status": status_label(case.status)}
+            )
             return _case_redirect(case_id)
     elif "version" in form.errors:
-        return _case_page(request, viewer, case_id, status=CONFLICT,
-                          conflict=_("This page was out of date. Check the case and try again."))
+        return _case_page(
+            request,
+            viewer,
+            case_id,
+            status=CONFLICT,
+            conflict=_("This page was out of date. Check the case and try again."),
+        )
     return _case_page(request, viewer, case_id, status=UNPROCESSABLE, transition_form=form)
 
 
@@ -380,8 +470,12 @@ def case_assign(request: HttpRequest, viewer: Viewer, case_id: int) -> HttpRespo
     form = forms.AssignForm(request.POST, assignable=assignable, viewer=viewer)
     if form.is_valid():
         try:
-            case = case_services.case_assign(viewer=viewer, case_id=case_id, assignee_id=form.assignee_id(),
-                                             version=form.cleaned_data["version"])
+            case = case_services.case_assign(
+                viewer=viewer,
+                case_id=case_id,
+                assignee_id=form.assignee_id(),
+                version=form.cleaned_data["version"],
+            )
         except Conflict as error:
             return _case_page(request, viewer, case_id, status=CONFLICT, conflict=str(error))
         except ValidationFailed as error:
@@ -390,11 +484,18 @@ def case_assign(request: HttpRequest, viewer: Viewer, case_id: int) -> HttpRespo
             if case.assignee_id is None:
                 messages.success(request, _("The case is now unassigned."))
             else:
-                messages.success(request, _("Case assigned to %(name)s.") % {"name": case.assignee.display_name})
+                messages.success(
+                    request, _("Case assigned to %(name)s.") % {"name": case.assignee.display_name}
+                )
             return _case_redirect(case_id)
     elif "version" in form.errors:
-        return _case_page(request, viewer, case_id, status=CONFLICT,
-                          conflict=_("This page was out of date. Check the case and try again."))
+        return _case_page(
+            request,
+            viewer,
+            case_id,
+            status=CONFLICT,
+            conflict=_("This page was out of date. Check the case and try again."),
+        )
     return _case_page(request, viewer, case_id, status=UNPROCESSABLE, assign_form=form)
 
 
@@ -404,7 +505,9 @@ def case_note(request: HttpRequest, viewer: Viewer, case_id: int) -> HttpRespons
     form = forms.NoteForm(request.POST)
     if form.is_valid():
         try:
-            case_services.case_add_note(viewer=viewer, case_id=case_id, note=form.cleaned_data["note"])
+            case_services.case_add_note(
+                viewer=viewer, case_id=case_id, note=form.cleaned_data["note"]
+            )
         except ValidationFailed as error:
             form.add_service_errors(error.errors)
         else:
