@@ -51,8 +51,7 @@ serve: install ## Serve without migrating or loading demo data (web, task worker
 	$(CIVICLOOP) serve --bind $(BIND)
 
 test: install-test ## Set everything up and run the whole test suite (pytest, browser tests included)
-	@cmd='$(BIN)/pytest -p no:playwright $(if $(filter-out 0,$(XDIST)),-n $(XDIST)) $(PYTEST_ARGS)'; \
-	echo "$$cmd"; status=0; $$cmd || status=$$?; \
+	@status=0; (set -x; $(BIN)/pytest -p no:playwright $(if $(filter-out 0,$(XDIST)),-n $(XDIST)) $(PYTEST_ARGS)) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no test: that is a failure" >&2; fi; \
 	exit $$status
 
