@@ -67,7 +67,11 @@ def world():
 
 def ids_for(world):
     need = PersonNeed.objects.filter(person=world.alice, department=world.housing).first()
-    return {"person_id": world.alice.id, "case_id": world.housing_case.id, "person_need_id": need.id}
+    return {
+        "person_id": world.alice.id,
+        "case_id": world.housing_case.id,
+        "person_need_id": need.id,
+    }
 
 
 def clients(world):
@@ -106,13 +110,17 @@ def check(client, method, url, want, label, problems, body=None):
     if method == "GET":
         response = client.get(url)
     else:
-        response = client.generic(method, url, json.dumps(body or {}), content_type="application/json")
+        response = client.generic(
+            method, url, json.dumps(body or {}), content_type="application/json"
+        )
     got = outcome(response.status_code)
     if got != want:
         problems.append(f"{label}: expected {want}, got {response.status_code}")
     denied_events = AuditEvent.objects.filter(action="access.denied").count() - before
     if got in {"401", "403", "404"} and denied_events != 1:
-        problems.append(f"{label}: refusal {response.status_code} wrote {denied_events} audit events")
+        problems.append(
+            f"{label}: refusal {response.status_code} wrote {denied_events} audit events"
+        )
 
 
 def test_every_staff_page_for_every_viewer(world):
