@@ -166,3 +166,59 @@ def test_lock_files_pin_every_declared_dependency(group, lock):
         assert requirement.specifier.contains(pins[name], prereleases=True), (
             f"{lock} pins {requirement.name}=={pins[name]}, outside {requirement.specifier}: run `make lock`"
         )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_serve_runs_web_worker_and_sealer_and_stops_them_together(tmp_path):
+    import re
+    import signal
+    import time
+    import urllib.request
+
+    env = {"CIVICLOOP_VAR_DIR": str(tmp_path), "DATABASE_URL": None}
+    migrated = run([civicloop_executable(), "migrate", "--noinput", "-v0"], **env)
+    assert migrated.returncode == 0, migrated.stderr
+    port = _free_port()
+    environment = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    serve = subprocess.Popen(
+        [civicloop_executable(), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+    )
+    try:
+        deadline, status = time.monotonic() + 30, None
+        while time.monotonic() < deadline and status is None:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/admin/login/", timeout=2
+                ) as r:
+                    status = r.status
+            except OSError:
+                assert serve.poll() is None, serve.communicate()[0]
+                time.sleep(0.3)
+        assert status == 200, "the web server did not answer within 30 s"
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        output = serve.communicate(timeout=30)[0]
+    assert serve.returncode == 0, output
+    children = dict(re.findall(r"serve: started (\w+) \(pid (\d+)\)", output))
+    assert {"web", "worker", "sealer"} <= set(children), output
+    assert not [name for name, pid in children.items() if _alive(int(pid))], output
