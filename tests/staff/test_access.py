@@ -49,8 +49,16 @@ def test_anonymous_visitors_get_the_sign_in_form_with_401_and_are_audited(world,
 
 
 def test_anonymous_post_is_401_and_changes_nothing(world, client):
+    case_page = reverse("staff:case_detail", args=[world.housing_case.id])
     for url in post_only_urls(world):
-        assert client.post(url, {"note-note": "hello"}).status_code == 401
+        response = client.post(
+            url, {"note-note": "hello"}, HTTP_REFERER=f"http://testserver{case_page}"
+        )
+        assert response.status_code == 401
+        # After signing in, back to the page the form was on, not to the POST-only URL.
+        assert f'name="next" value="{case_page}"' in response.content.decode()
+        response = client.post(url, {}, HTTP_REFERER="https://elsewhere.example/")
+        assert f'name="next" value="{reverse("staff:home")}"' in response.content.decode()
     assert not world.housing_case.events.filter(kind="note").exists()
 
 

@@ -10,17 +10,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from civicloop.core.access import Forbidden, NotVisible, Viewer
 from civicloop.core.web import audit_denial, request_viewer
 from civicloop.staff.forms import SignInForm
 
 StaffView = Callable[..., HttpResponse]
+
+
+def _return_to(request: HttpRequest) -> str:
+    """Where to go after signing in: this page, or for a refused form post the page the form
+    was on (a POST-only URL cannot be opened again with GET)."""
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    referer = request.headers.get("referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(referer)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return reverse("staff:home")
 
 
 def sign_in_page(request: HttpRequest, *, status: int = 401) -> HttpResponse:
@@ -30,7 +46,7 @@ def sign_in_page(request: HttpRequest, *, status: int = 401) -> HttpResponse:
         "staff/login.html",
         {
             "form": SignInForm(request),
-            "next": request.get_full_path(),
+            "next": _return_to(request),
             "redirect_field_name": REDIRECT_FIELD_NAME,
             "login_url": reverse("staff:login"),
         },
