@@ -39,11 +39,24 @@ class CaseFilters:
     reference: str = ""
 
     def used_fields(self) -> list[str]:
-        return [f for f in ("department_id", "status", "assignee", "service_id", "person_id", "overdue", "reference")
-                if getattr(self, f)]
+        return [
+            f
+            for f in (
+                "department_id",
+                "status",
+                "assignee",
+                "service_id",
+                "person_id",
+                "overdue",
+                "reference",
+            )
+            if getattr(self, f)
+        ]
 
 
-def case_list(*, viewer: Viewer, filters: CaseFilters, page: int | None = 1, page_size: int | None = None) -> Page[Case]:
+def case_list(
+    *, viewer: Viewer, filters: CaseFilters, page: int | None = 1, page_size: int | None = None
+) -> Page[Case]:
     """Cases of the viewer's departments, soonest due first."""
     policy.require_casework_role(viewer)
     page, size = clamp_page(page, page_size, settings.CIVICLOOP["SEARCH_PAGE_SIZE"])
@@ -76,13 +89,20 @@ def case_list(*, viewer: Viewer, filters: CaseFilters, page: int | None = 1, pag
     if filters.reference:
         qs = qs.filter(reference__iexact=filters.reference.strip())
     qs = qs.select_related("service", "department", "person", "assignee").order_by(
-        F("due_at").asc(nulls_last=True), "opened_at", "id")
+        F("due_at").asc(nulls_last=True), "opened_at", "id"
+    )
     with transaction.atomic():
         total = qs.count()
         start = (page - 1) * size
         items = list(qs[start : start + size])
-        audit_record(viewer=viewer, action="case.list", object_type="case", object_ids=[c.id for c in items],
-                     fields=filters.used_fields(), counts={"total": total, "page": page})
+        audit_record(
+            viewer=viewer,
+            action="case.list",
+            object_type="case",
+            object_ids=[c.id for c in items],
+            fields=filters.used_fields(),
+            counts={"total": total, "page": page},
+        )
     return Page(items=items, page=page, page_size=size, total=total)
 
 
@@ -111,13 +131,50 @@ def case_detail(*, viewer: Viewer, case_id: int) -> CaseDetail:
         events = list(case.events.select_related("actor", "assignee").order_by("at", "id"))
         contacts = list(case.interactions.select_related("actor").order_by("-at", "-id")[:200])
         assignable = list(
-            StaffMember.objects.filter(departments=case.department_id, active=True,
-                                       role__in=["caseworker", "supervisor"]).order_by("display_name")
+            StaffMember.objects.filter(
+                departments=case.department_id, active=True, role__in=["caseworker", "supervisor"]
+            ).order_by("display_name")
         )
-        audit_record(viewer=viewer, action="case.read", object_type="case",
-                     object_ids=[case.id] + ([case.person_id] if case.person_id else []),
-                     fields=["case", "events", "contacts"])
+        audit_record(
+            viewer=viewer,
+            action="case.read",
+            object_type="case",
+            object_ids=[case.id] + ([case.person_id] if case.person_id else []),
+            fields=["case", "events", "contacts"],
+        )
     workflow = workflow_for(case.service)
     overdue = bool(case.due_at and workflow.is_open(case.status) and case.due_at < clock.now())
-    return CaseDetail(case=case, workflow=workflow, allowed_transitions=workflow.allowed_from(case.status),
-                      events=events, contacts=contacts, assignable=assignable, overdue=overdue)
+    return CaseDetail(
+        case=case,
+        workflow=workflow,
+        allowed_transitions=workflow.allowed_from(case.status),
+        events=events,
+        contacts=contacts,
+        assignable=assignable,
+        overdue=overdue,
+    )
+
+
+@dataclass(frozen=True)
+class CaseActions:
+    allowed_transitions: tuple[str, ...]
+    assignable: list[StaffMember]
+
+
+def case_actions(*, viewer: Viewer, case_id: int) -> CaseActions:
+    """What may be done to a case, for validating a form before the write.
+
+    Not audited itself: it is only called on the way to a write service, whose
+    own audit event records the request (one event per request).
+    """
+    policy.require_case_visible(viewer, case_id)
+    case = Case.objects.select_related("service").get(pk=case_id)
+    assignable = list(
+        StaffMember.objects.filter(
+            departments=case.department_id, active=True, role__in=["caseworker", "supervisor"]
+        ).order_by("display_name")
+    )
+    return CaseActions(
+        allowed_transitions=workflow_for(case.service).allowed_from(case.status),
+        assignable=assignable,
+    )

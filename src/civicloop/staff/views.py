@@ -431,7 +431,7 @@ def _case_redirect(case_id: int, anchor: str = "") -> HttpResponse:
 @staff_view(roles=CASEWORK_ROLES)
 @require_POST
 def case_transition(request: HttpRequest, viewer: Viewer, case_id: int) -> HttpResponse:
-    allowed = case_selectors.case_detail(viewer=viewer, case_id=case_id).allowed_transitions
+    allowed = case_selectors.case_actions(viewer=viewer, case_id=case_id).allowed_transitions
     form = forms.TransitionForm(request.POST, allowed=allowed)
     if form.is_valid():
         data = form.cleaned_data
@@ -466,7 +466,7 @@ def case_transition(request: HttpRequest, viewer: Viewer, case_id: int) -> HttpR
 @staff_view(roles=CASEWORK_ROLES)
 @require_POST
 def case_assign(request: HttpRequest, viewer: Viewer, case_id: int) -> HttpResponse:
-    assignable = case_selectors.case_detail(viewer=viewer, case_id=case_id).assignable
+    assignable = case_selectors.case_actions(viewer=viewer, case_id=case_id).assignable
     form = forms.AssignForm(request.POST, assignable=assignable, viewer=viewer)
     if form.is_valid():
         try:
