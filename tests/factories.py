@@ -118,12 +118,20 @@ class PersonFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Person
 
-    given_name = factory.Iterator(["Alice", "Bashir", "Chloe", "Dmitri", "Esther", "Farah", "George"])
-    family_name = factory.Iterator(["Okafor", "Smith", "Nguyen", "Kowalski", "Hughes", "Patel", "Byrne"])
+    given_name = factory.Iterator(
+        ["Alice", "Bashir", "Chloe", "Dmitri", "Esther", "Farah", "George"]
+    )
+    family_name = factory.Iterator(
+        ["Okafor", "Smith", "Nguyen", "Kowalski", "Hughes", "Patel", "Byrne"]
+    )
     date_of_birth = factory.Sequence(lambda n: dt.date(1960, 1, 1) + dt.timedelta(days=97 * n))
     email = factory.LazyAttributeSequence(lambda o, n: f"{o.given_name.lower()}.{n}@example.org")
     phone = factory.Sequence(lambda n: f"07700 9{n:05d}")
-    search_name = factory.LazyAttribute(lambda o: keys.person_keys(given_name=o.given_name, family_name=o.family_name)["search_name"])
+    search_name = factory.LazyAttribute(
+        lambda o: keys.person_keys(given_name=o.given_name, family_name=o.family_name)[
+            "search_name"
+        ]
+    )
     family_key = factory.LazyAttribute(lambda o: keys.fold(o.family_name))
     family_phonetic = factory.LazyAttribute(lambda o: keys.phonetic(o.family_name))
     given_phonetic = factory.LazyAttribute(lambda o: keys.phonetic(o.given_name))
@@ -144,8 +152,11 @@ class SourceRecordFactory(factory.django.DjangoModelFactory):
 def serve(person: Person, department: Department, **record_fields) -> SourceRecord:
     """Give `department` its own record of `person`, linked, so it serves them."""
     record = SourceRecordFactory(
-        department=department, given_name=person.given_name, family_name=person.family_name,
-        date_of_birth=person.date_of_birth, **record_fields,
+        department=department,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        date_of_birth=person.date_of_birth,
+        **record_fields,
     )
     Link.objects.create(source_record=record, person=person, method=Link.Method.KNOWN_TRUTH)
     PersonDepartment.objects.get_or_create(person=person, department=department)
@@ -207,7 +218,9 @@ class CaseFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def served(self, create, extracted, **kwargs):
         if create and self.person_id:
-            PersonDepartment.objects.get_or_create(person_id=self.person_id, department_id=self.department_id)
+            PersonDepartment.objects.get_or_create(
+                person_id=self.person_id, department_id=self.department_id
+            )
 
 
 class CaseEventFactory(factory.django.DjangoModelFactory):

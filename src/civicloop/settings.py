@@ -34,7 +34,9 @@ if PRODUCTION and SECRET_KEY == _DEV_SECRET:
 
 ALLOWED_HOSTS = [
     h.strip()
-    for h in os.environ.get("CIVICLOOP_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",")
+    for h in os.environ.get(
+        "CIVICLOOP_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver"
+    ).split(",")
     if h.strip()
 ]
 CSRF_TRUSTED_ORIGINS = [
@@ -140,8 +142,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": str(VAR_DIR / "media")}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "media")},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True

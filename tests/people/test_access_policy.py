@@ -46,7 +46,9 @@ def test_health_caseworker_sees_the_sensitive_case_in_full(world):
 def test_caseworker_of_a_department_not_serving_the_person_gets_not_found(world):
     with pytest.raises(NotVisible):
         person_360(viewer=world.viewer(world.childcare_worker), person_id=world.alice.id)
-    page = person_search(viewer=world.viewer(world.childcare_worker), criteria=PersonSearchCriteria(name="Okafor"))
+    page = person_search(
+        viewer=world.viewer(world.childcare_worker), criteria=PersonSearchCriteria(name="Okafor")
+    )
     assert [p.id for p in page.items] == [world.ben.id]
 
 

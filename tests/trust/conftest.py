@@ -31,23 +31,35 @@ def record_activity(caseworker):
                 kind = i % 4
                 if kind == 0:
                     event = audit_record(
-                        viewer=caseworker, action="person.search", object_type="person",
-                        object_ids=[i, i + 1, f"SRC-{i}"], counts={"results": 3}, request_id=f"r{i}",
+                        viewer=caseworker,
+                        action="person.search",
+                        object_type="person",
+                        object_ids=[i, i + 1, f"SRC-{i}"],
+                        counts={"results": 3},
+                        request_id=f"r{i}",
                     )
                 elif kind == 1:
                     event = audit_record(
-                        viewer=caseworker, action="person.read", object_type="person",
-                        object_ids=[i], fields=["name", "date_of_birth", "addresses"],
+                        viewer=caseworker,
+                        action="person.read",
+                        object_type="person",
+                        object_ids=[i],
+                        fields=["name", "date_of_birth", "addresses"],
                     )
                 elif kind == 2:
                     event = audit_record(
-                        viewer=caseworker, action="case.transition", object_type="case",
-                        object_ids=[str(i)], fields=["status"],
+                        viewer=caseworker,
+                        action="case.transition",
+                        object_type="case",
+                        object_ids=[str(i)],
+                        fields=["status"],
                     )
                 else:
                     event = audit_bulk(
-                        viewer=Viewer.system("import"), action="person.import",
-                        object_type="person", ids=list(range(i, i + 50)),
+                        viewer=Viewer.system("import"),
+                        action="person.import",
+                        object_type="person",
+                        ids=list(range(i, i + 50)),
                     )
             events.append(event)
         return events

@@ -120,8 +120,13 @@ def test_content_is_serialised_stably_so_sqlite_and_postgresql_hash_alike():
     viewer = Viewer(user_id=7, role="caseworker", purpose="casework")
     with clock.frozen_at(dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)):
         audit_record(
-            viewer=viewer, action="person.read", object_type="person", object_ids=[42, "P-42"],
-            fields=["name", "date_of_birth"], counts={"results": 2, "max_id": 9}, request_id="r-1",
+            viewer=viewer,
+            action="person.read",
+            object_type="person",
+            object_ids=[42, "P-42"],
+            fields=["name", "date_of_birth"],
+            counts={"results": 2, "max_id": 9},
+            request_id="r-1",
         )
     seal_all()
 
@@ -252,7 +257,9 @@ def test_a_forged_event_inserted_in_the_middle_is_caught(sealed_chain):
 
 def test_a_well_forged_event_inserted_in_the_middle_is_caught_at_the_next_link(sealed_chain):
     shift_seqs_from(5)
-    forged = AuditEvent(action="person.read", object_ids=[1], at=clock.now(), seq=5, prev_hash=sealed_chain[3].hash)
+    forged = AuditEvent(
+        action="person.read", object_ids=[1], at=clock.now(), seq=5, prev_hash=sealed_chain[3].hash
+    )
     forged.hash = event_hash(seq=5, prev_hash=forged.prev_hash, content=_content(forged))
     forged.save()
 
@@ -263,7 +270,13 @@ def test_a_well_forged_event_inserted_in_the_middle_is_caught_at_the_next_link(s
 
 
 def test_an_event_appended_beyond_the_head_is_caught(sealed_chain):
-    forged = AuditEvent(action="person.read", object_ids=[1], at=clock.now(), seq=11, prev_hash=sealed_chain[-1].hash)
+    forged = AuditEvent(
+        action="person.read",
+        object_ids=[1],
+        at=clock.now(),
+        seq=11,
+        prev_hash=sealed_chain[-1].hash,
+    )
     forged.hash = event_hash(seq=11, prev_hash=forged.prev_hash, content=_content(forged))
     forged.save()
 

@@ -137,7 +137,11 @@ def _civicloop(var_dir: Path, *args: str, check: bool = True) -> subprocess.Comp
     env["CIVICLOOP_VAR_DIR"] = str(var_dir)
     return subprocess.run(
         [str(Path(sys.executable).with_name("civicloop")), *args],
-        env=env, capture_output=True, text=True, check=check, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=120,
     )
 
 
@@ -157,8 +161,19 @@ def test_the_command_line_exit_status(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["CIVICLOOP_VAR_DIR"] = str(tmp_path)
     sealer = subprocess.Popen(
-        [str(Path(sys.executable).with_name("civicloop")), "audit", "--skip-checks", "seal", "--follow", "--interval", "0.1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            str(Path(sys.executable).with_name("civicloop")),
+            "audit",
+            "--skip-checks",
+            "seal",
+            "--follow",
+            "--interval",
+            "0.1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert "sealed 5 events" in sealer.stdout.readline()
     sealer.send_signal(signal.SIGTERM)

@@ -28,8 +28,12 @@ class Case(models.Model):
 
     reference = models.CharField(max_length=30, unique=True)
     service = models.ForeignKey("catalogue.Service", on_delete=models.PROTECT, related_name="cases")
-    department = models.ForeignKey("catalogue.Department", on_delete=models.PROTECT, related_name="cases")
-    person = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    department = models.ForeignKey(
+        "catalogue.Department", on_delete=models.PROTECT, related_name="cases"
+    )
+    person = models.ForeignKey(
+        "people.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
     reporter_name = models.CharField(max_length=200, blank=True)
     reporter_email = models.CharField(max_length=254, blank=True)
     reporter_phone = models.CharField(max_length=40, blank=True)
@@ -37,7 +41,13 @@ class Case(models.Model):
     status = models.CharField(max_length=30, default="new")
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.PHONE)
-    assignee = models.ForeignKey("staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_cases")
+    assignee = models.ForeignKey(
+        "staff.StaffMember",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_cases",
+    )
     opened_at = models.DateTimeField(default=clock.now)
     due_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -45,8 +55,12 @@ class Case(models.Model):
     updated_at = models.DateTimeField(default=clock.now)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
-    address = models.ForeignKey("places.Address", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    area = models.ForeignKey("places.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    address = models.ForeignKey(
+        "places.Address", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    area = models.ForeignKey(
+        "places.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
     reopen_count = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
 
@@ -74,10 +88,14 @@ class CaseEvent(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     at = models.DateTimeField(default=clock.now)
-    actor = models.ForeignKey("staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        "staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     from_status = models.CharField(max_length=30, blank=True)
     to_status = models.CharField(max_length=30, blank=True)
-    assignee = models.ForeignKey("staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    assignee = models.ForeignKey(
+        "staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     note = models.TextField(blank=True)
 
     class Meta:
@@ -92,15 +110,31 @@ class Interaction(models.Model):
         INBOUND = "inbound", _("From the citizen")
         OUTBOUND = "outbound", _("To the citizen")
 
-    person = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="interactions")
-    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="interactions")
-    department = models.ForeignKey("catalogue.Department", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        "people.Person",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="interactions",
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="interactions"
+    )
+    department = models.ForeignKey(
+        "catalogue.Department", on_delete=models.PROTECT, related_name="+"
+    )
     channel = models.CharField(max_length=20, choices=Channel.choices)
-    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
+    direction = models.CharField(
+        max_length=10, choices=Direction.choices, default=Direction.INBOUND
+    )
     at = models.DateTimeField(default=clock.now)
-    actor = models.ForeignKey("staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        "staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     summary = models.TextField(blank=True)
-    is_chasing = models.BooleanField(default=False, help_text=_("The citizen is chasing progress on something already asked."))
+    is_chasing = models.BooleanField(
+        default=False, help_text=_("The citizen is chasing progress on something already asked.")
+    )
 
     class Meta:
         indexes = [

@@ -36,7 +36,11 @@ def new_reference() -> str:
 def _case_for_update(viewer: Viewer, case_id: int) -> Case:
     """Lock a case of the viewer's own departments, or raise NotVisible."""
     policy.require_casework_role(viewer)
-    case = Case.objects.select_for_update().filter(pk=case_id, department_id__in=viewer.department_ids).first()
+    case = (
+        Case.objects.select_for_update()
+        .filter(pk=case_id, department_id__in=viewer.department_ids)
+        .first()
+    )
     if case is None:
         raise NotVisible("case")
     return case
@@ -44,8 +48,13 @@ def _case_for_update(viewer: Viewer, case_id: int) -> Case:
 
 def _check_version(case: Case, version: int | None) -> None:
     if version is not None and case.version != version:
-        raise Conflict(_("This case was changed by someone else since you opened it (it is now %(status)s). "
-                         "Reload it and try again.") % {"status": status_label(case.status)})
+        raise Conflict(
+            _(
+                "This case was changed by someone else since you opened it (it is now %(status)s). "
+                "Reload it and try again."
+            )
+            % {"status": status_label(case.status)}
+        )
 
 
 def case_open(
@@ -65,7 +74,9 @@ def case_open(
 ) -> Case:
     """Open a case with a service of one of the viewer's departments."""
     policy.require_casework_role(viewer)
-    service = Service.objects.filter(pk=service_id, active=True).select_related("department").first()
+    service = (
+        Service.objects.filter(pk=service_id, active=True).select_related("department").first()
+    )
     errors: dict[str, str] = {}
     if service is None:
         raise ValidationFailed({"service": _("Choose a service from the list.")})
@@ -74,13 +85,17 @@ def case_open(
     if person_id is not None:
         policy.require_person_visible(viewer, person_id)
     elif not (reporter_name or reporter_email or reporter_phone) and not service.place_based:
-        errors["person"] = _("Choose the person this case is for, or give the reporter's contact details.")
+        errors["person"] = _(
+            "Choose the person this case is for, or give the reporter's contact details."
+        )
     if priority not in Priority.values:
         errors["priority"] = _("Choose a priority from the list.")
     if channel not in Channel.values:
         errors["channel"] = _("Choose how the request arrived.")
     if len(description) > MAX_DESCRIPTION:
-        errors["description"] = _("Keep the description under %(n)d characters.") % {"n": MAX_DESCRIPTION}
+        errors["description"] = _("Keep the description under %(n)d characters.") % {
+            "n": MAX_DESCRIPTION
+        }
     address = None
     if address_id is not None:
         address = Address.objects.filter(pk=address_id).first()
@@ -91,7 +106,9 @@ def case_open(
     if (latitude is None) != (longitude is None):
         errors["location"] = _("Give both latitude and longitude.")
     elif latitude is not None and not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        errors["location"] = _("Give a latitude between -90 and 90 and a longitude between -180 and 180.")
+        errors["location"] = _(
+            "Give a latitude between -90 and 90 and a longitude between -180 and 180."
+        )
     if service.place_based and latitude is None:
         errors["location"] = _("This service needs a location.")
     if errors:
@@ -104,41 +121,80 @@ def case_open(
             try:
                 with transaction.atomic():
                     case = Case.objects.create(
-                        reference=new_reference(), service=service, department_id=service.department_id,
-                        person_id=person_id, description=description.strip(), status=workflow.initial,
-                        priority=priority, channel=channel, reporter_name=reporter_name.strip(),
-                        reporter_email=reporter_email.strip(), reporter_phone=reporter_phone.strip(),
-                        opened_at=now, updated_at=now,
-                        due_at=now + dt.timedelta(days=service.sla_days) if service.sla_days else None,
-                        latitude=latitude, longitude=longitude, address=address, area=area,
+                        reference=new_reference(),
+                        service=service,
+                        department_id=service.department_id,
+                        person_id=person_id,
+                        description=description.strip(),
+                        status=workflow.initial,
+                        priority=priority,
+                        channel=channel,
+                        reporter_name=reporter_name.strip(),
+                        reporter_email=reporter_email.strip(),
+                        reporter_phone=reporter_phone.strip(),
+                        opened_at=now,
+                        updated_at=now,
+                        due_at=now + dt.timedelta(days=service.sla_days)
+                        if service.sla_days
+                        else None,
+                        latitude=latitude,
+                        longitude=longitude,
+                        address=address,
+                        area=area,
                     )
                 break
             except IntegrityError:
                 if attempt == 4:
                     raise
-        CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.OPENED, at=now, actor_id=viewer.staff_id,
-                                 to_status=case.status)
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.OPENED,
+            at=now,
+            actor_id=viewer.staff_id,
+            to_status=case.status,
+        )
         if person_id is not None:
             department_serves(person_id=person_id, department_id=service.department_id)
-        audit_record(viewer=viewer, action="case.open", object_type="case",
-                     object_ids=[case.id] + ([person_id] if person_id else []),
-                     fields=["service", "description", "priority", "channel"]
-                     + (["reporter"] if reporter_name or reporter_email or reporter_phone else [])
-                     + (["location"] if latitude is not None else []))
-        publish(DomainEvent("case.opened", "case", case.id, viewer.user_id,
-                            {"person_id": person_id, "service_id": service.id, "department_id": service.department_id}))
+        audit_record(
+            viewer=viewer,
+            action="case.open",
+            object_type="case",
+            object_ids=[case.id] + ([person_id] if person_id else []),
+            fields=["service", "description", "priority", "channel"]
+            + (["reporter"] if reporter_name or reporter_email or reporter_phone else [])
+            + (["location"] if latitude is not None else []),
+        )
+        publish(
+            DomainEvent(
+                "case.opened",
+                "case",
+                case.id,
+                viewer.user_id,
+                {
+                    "person_id": person_id,
+                    "service_id": service.id,
+                    "department_id": service.department_id,
+                },
+            )
+        )
     return case
 
 
-def case_transition(*, viewer: Viewer, case_id: int, to_status: str, version: int | None, note: str = "") -> Case:
+def case_transition(
+    *, viewer: Viewer, case_id: int, to_status: str, version: int | None, note: str = ""
+) -> Case:
     """Move a case along its workflow; moving back from resolved or closed reopens it."""
     with transaction.atomic():
         case = _case_for_update(viewer, case_id)
         _check_version(case, version)
         workflow = workflow_for(case.service)
         if not workflow.can_move(case.status, to_status):
-            raise ValidationFailed({"status": _("A case that is %(from)s cannot move to %(to)s.") % {
-                "from": status_label(case.status), "to": status_label(to_status)}})
+            raise ValidationFailed(
+                {
+                    "status": _("A case that is %(from)s cannot move to %(to)s.")
+                    % {"from": status_label(case.status), "to": status_label(to_status)}
+                }
+            )
         now = clock.now()
         from_status = case.status
         case.status = to_status
@@ -154,39 +210,83 @@ def case_transition(*, viewer: Viewer, case_id: int, to_status: str, version: in
         case.version += 1
         case.updated_at = now
         case.save()
-        CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.STATUS, at=now, actor_id=viewer.staff_id,
-                                 from_status=from_status, to_status=to_status, note=note.strip())
-        audit_record(viewer=viewer, action="case.transition", object_type="case", object_ids=[case.id],
-                     fields=["status"] + (["note"] if note.strip() else []))
-        publish(DomainEvent("case.status_changed", "case", case.id, viewer.user_id,
-                            {"from": from_status, "to": to_status, "person_id": case.person_id}))
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.STATUS,
+            at=now,
+            actor_id=viewer.staff_id,
+            from_status=from_status,
+            to_status=to_status,
+            note=note.strip(),
+        )
+        audit_record(
+            viewer=viewer,
+            action="case.transition",
+            object_type="case",
+            object_ids=[case.id],
+            fields=["status"] + (["note"] if note.strip() else []),
+        )
+        publish(
+            DomainEvent(
+                "case.status_changed",
+                "case",
+                case.id,
+                viewer.user_id,
+                {"from": from_status, "to": to_status, "person_id": case.person_id},
+            )
+        )
     return case
 
 
-def case_assign(*, viewer: Viewer, case_id: int, assignee_id: int | None, version: int | None) -> Case:
+def case_assign(
+    *, viewer: Viewer, case_id: int, assignee_id: int | None, version: int | None
+) -> Case:
     """Assign a case. Caseworkers may take an unassigned case themselves; supervisors may reassign."""
     with transaction.atomic():
         case = _case_for_update(viewer, case_id)
         _check_version(case, version)
         if viewer.role != "supervisor":
-            taking_free_case = assignee_id == viewer.staff_id and case.assignee_id in (None, viewer.staff_id)
+            taking_free_case = assignee_id == viewer.staff_id and case.assignee_id in (
+                None,
+                viewer.staff_id,
+            )
             if not taking_free_case:
                 raise Forbidden("reassign")
         if assignee_id is not None:
             ok = StaffMember.objects.filter(
-                pk=assignee_id, active=True, role__in=["caseworker", "supervisor"], departments=case.department_id
+                pk=assignee_id,
+                active=True,
+                role__in=["caseworker", "supervisor"],
+                departments=case.department_id,
             ).exists()
             if not ok:
-                raise ValidationFailed({"assignee": _("Choose a member of staff of this case's department.")})
+                raise ValidationFailed(
+                    {"assignee": _("Choose a member of staff of this case's department.")}
+                )
         now = clock.now()
         case.assignee_id = assignee_id
         case.version += 1
         case.updated_at = now
         case.save(update_fields=["assignee", "version", "updated_at"])
-        CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.ASSIGNED, at=now, actor_id=viewer.staff_id,
-                                 assignee_id=assignee_id)
-        audit_record(viewer=viewer, action="case.assign", object_type="case", object_ids=[case.id], fields=["assignee"])
-        publish(DomainEvent("case.assigned", "case", case.id, viewer.user_id, {"assignee_id": assignee_id}))
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.ASSIGNED,
+            at=now,
+            actor_id=viewer.staff_id,
+            assignee_id=assignee_id,
+        )
+        audit_record(
+            viewer=viewer,
+            action="case.assign",
+            object_type="case",
+            object_ids=[case.id],
+            fields=["assignee"],
+        )
+        publish(
+            DomainEvent(
+                "case.assigned", "case", case.id, viewer.user_id, {"assignee_id": assignee_id}
+            )
+        )
     return case
 
 
@@ -195,14 +295,26 @@ def case_add_note(*, viewer: Viewer, case_id: int, note: str) -> CaseEvent:
     if not note:
         raise ValidationFailed({"note": _("Enter a note.")})
     if len(note) > MAX_SUMMARY:
-        raise ValidationFailed({"note": _("Keep the note under %(n)d characters.") % {"n": MAX_SUMMARY}})
+        raise ValidationFailed(
+            {"note": _("Keep the note under %(n)d characters.") % {"n": MAX_SUMMARY}}
+        )
     with transaction.atomic():
         case = _case_for_update(viewer, case_id)
         now = clock.now()
-        event = CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.NOTE, at=now, actor_id=viewer.staff_id, note=note)
+        event = CaseEvent.objects.create(
+            case=case, kind=CaseEvent.Kind.NOTE, at=now, actor_id=viewer.staff_id, note=note
+        )
         Case.objects.filter(pk=case.pk).update(updated_at=now)
-        audit_record(viewer=viewer, action="case.note", object_type="case", object_ids=[case.id], fields=["note"])
-        publish(DomainEvent("case.note_added", "case", case.id, viewer.user_id, {"event_id": event.id}))
+        audit_record(
+            viewer=viewer,
+            action="case.note",
+            object_type="case",
+            object_ids=[case.id],
+            fields=["note"],
+        )
+        publish(
+            DomainEvent("case.note_added", "case", case.id, viewer.user_id, {"event_id": event.id})
+        )
     return event
 
 
@@ -249,18 +361,39 @@ def interaction_log(
             policy.require_person_visible(viewer, person_id)
             if department_id is None:
                 if len(viewer.department_ids) != 1:
-                    raise ValidationFailed({"department": _("Choose the department you are acting for.")})
+                    raise ValidationFailed(
+                        {"department": _("Choose the department you are acting for.")}
+                    )
                 dept_id = next(iter(viewer.department_ids))
             elif department_id not in viewer.department_ids:
                 raise Forbidden("department")
             else:
                 dept_id = department_id
         interaction = Interaction.objects.create(
-            person_id=person_id, case_id=case_id, department_id=dept_id, channel=channel, direction=direction,
-            at=at or now, actor_id=viewer.staff_id, summary=summary.strip(), is_chasing=is_chasing,
+            person_id=person_id,
+            case_id=case_id,
+            department_id=dept_id,
+            channel=channel,
+            direction=direction,
+            at=at or now,
+            actor_id=viewer.staff_id,
+            summary=summary.strip(),
+            is_chasing=is_chasing,
         )
-        audit_record(viewer=viewer, action="contact.log", object_type="interaction",
-                     object_ids=[interaction.id] + [i for i in (person_id, case_id) if i], fields=["channel", "summary"])
-        publish(DomainEvent("contact.logged", "interaction", interaction.id, viewer.user_id,
-                            {"person_id": person_id, "case_id": case_id, "department_id": dept_id}))
+        audit_record(
+            viewer=viewer,
+            action="contact.log",
+            object_type="interaction",
+            object_ids=[interaction.id] + [i for i in (person_id, case_id) if i],
+            fields=["channel", "summary"],
+        )
+        publish(
+            DomainEvent(
+                "contact.logged",
+                "interaction",
+                interaction.id,
+                viewer.user_id,
+                {"person_id": person_id, "case_id": case_id, "department_id": dept_id},
+            )
+        )
     return interaction

@@ -42,7 +42,9 @@ class Need(models.Model):
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -67,11 +69,17 @@ class Service(models.Model):
     group = models.CharField(max_length=100, blank=True)
     keywords = models.CharField(max_length=400, blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REALTIME)
-    place_based = models.BooleanField(default=False, help_text=_("Reports need a location (e.g. a pothole)."))
-    public = models.BooleanField(default=True, help_text=_("Offered to the public through Open311 and the portal."))
+    place_based = models.BooleanField(
+        default=False, help_text=_("Reports need a location (e.g. a pothole).")
+    )
+    public = models.BooleanField(
+        default=True, help_text=_("Offered to the public through Open311 and the portal.")
+    )
     sensitive = models.BooleanField(
         default=False,
-        help_text=_("Health, child protection, domestic abuse: never visible outside its department without consent."),
+        help_text=_(
+            "Health, child protection, domestic abuse: never visible outside its department without consent."
+        ),
     )
     sla_days = models.PositiveIntegerField(null=True, blank=True)
     # Optional workflow override: {"statuses": [...], "transitions": {status: [status, ...]}}.

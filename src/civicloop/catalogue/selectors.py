@@ -13,8 +13,14 @@ def partner_list() -> QuerySet[PartnerOrganisation]:
     return PartnerOrganisation.objects.order_by("name")
 
 
-def service_list(*, department_id: int | None = None, include_sensitive: bool = True, public_only: bool = False) -> QuerySet[Service]:
-    qs = Service.objects.filter(active=True).select_related("department").order_by("department__name", "name")
+def service_list(
+    *, department_id: int | None = None, include_sensitive: bool = True, public_only: bool = False
+) -> QuerySet[Service]:
+    qs = (
+        Service.objects.filter(active=True)
+        .select_related("department")
+        .order_by("department__name", "name")
+    )
     if department_id is not None:
         qs = qs.filter(department_id=department_id)
     if not include_sensitive:

@@ -69,7 +69,13 @@ def viewer_for_user(user, *, purpose: str = "casework") -> Viewer | None:
     if staff is None or not staff.active:
         return None
     dept_ids = frozenset(staff.departments.values_list("id", flat=True))
-    return Viewer(user_id=user.id, role=staff.role, department_ids=dept_ids, staff_id=staff.id, purpose=purpose)
+    return Viewer(
+        user_id=user.id,
+        role=staff.role,
+        department_ids=dept_ids,
+        staff_id=staff.id,
+        purpose=purpose,
+    )
 
 
 ROLE_DENIED_MESSAGE = _("Your role does not allow this action.")

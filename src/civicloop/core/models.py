@@ -28,5 +28,7 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user_id", "key"], name="idempotency_unique_key_per_user")
+            models.UniqueConstraint(
+                fields=["user_id", "key"], name="idempotency_unique_key_per_user"
+            )
         ]

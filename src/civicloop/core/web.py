@@ -15,16 +15,34 @@ def request_viewer(request: HttpRequest) -> Viewer | None:
     return request._civicloop_viewer
 
 
-def audit_denial(request: HttpRequest, viewer: Viewer | None, error: AccessError | None = None,
-                 *, object_type: str = "", object_ids: list[int] | None = None) -> None:
+def audit_denial(
+    request: HttpRequest,
+    viewer: Viewer | None,
+    error: AccessError | None = None,
+    *,
+    object_type: str = "",
+    object_ids: list[int] | None = None,
+) -> None:
     """Record a refused request: who, which route, which ids — never query values."""
     match = getattr(request, "resolver_match", None)
     route = match.view_name if match and match.view_name else request.path[:100]
     if object_ids is None and match is not None:
-        object_ids = [int(v) for v in match.kwargs.values() if isinstance(v, int) or (isinstance(v, str) and v.isdigit())]
-    outcome = "forbidden" if isinstance(error, Forbidden) else ("not_found" if error is not None else "unauthenticated")
+        object_ids = [
+            int(v)
+            for v in match.kwargs.values()
+            if isinstance(v, int) or (isinstance(v, str) and v.isdigit())
+        ]
+    outcome = (
+        "forbidden"
+        if isinstance(error, Forbidden)
+        else ("not_found" if error is not None else "unauthenticated")
+    )
     audit_record(
-        viewer=viewer or Viewer(user_id=getattr(getattr(request, "user", None), "id", None), role="anonymous"),
-        action="access.denied", object_type=object_type or (str(error.args[0]) if error and error.args else ""),
-        object_ids=object_ids or [], fields=[route], outcome=outcome,
+        viewer=viewer
+        or Viewer(user_id=getattr(getattr(request, "user", None), "id", None), role="anonymous"),
+        action="access.denied",
+        object_type=object_type or (str(error.args[0]) if error and error.args else ""),
+        object_ids=object_ids or [],
+        fields=[route],
+        outcome=outcome,
     )

@@ -42,7 +42,9 @@ def email_key(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def person_keys(*, given_name: str, family_name: str, phone: str = "", email: str = "") -> dict[str, str]:
+def person_keys(
+    *, given_name: str, family_name: str, phone: str = "", email: str = ""
+) -> dict[str, str]:
     """Every search key of a Person, as a dict of model field names."""
     return {
         "search_name": f"{fold(given_name)} {fold(family_name)}".strip(),

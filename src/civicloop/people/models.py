@@ -18,7 +18,9 @@ class Person(models.Model):
     date_of_birth = models.DateField(null=True, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
-    address = models.ForeignKey("places.Address", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    address = models.ForeignKey(
+        "places.Address", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     preferred_language = models.CharField(max_length=10, default="en")
     accessibility_needs = models.CharField(max_length=500, blank=True)
     # Search keys, kept by people.services.person_* from the fields above.
@@ -51,18 +53,26 @@ class PersonDepartment(models.Model):
     """
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="served_by")
-    department = models.ForeignKey("catalogue.Department", on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(
+        "catalogue.Department", on_delete=models.PROTECT, related_name="+"
+    )
     since = models.DateTimeField(default=clock.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["department", "person"], name="person_department_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "person"], name="person_department_unique"
+            )
+        ]
         indexes = [models.Index(fields=["person", "department"], name="persondept_person")]
 
 
 class SourceRecord(models.Model):
     """A department's own record of a person, as the department holds it."""
 
-    department = models.ForeignKey("catalogue.Department", on_delete=models.PROTECT, related_name="source_records")
+    department = models.ForeignKey(
+        "catalogue.Department", on_delete=models.PROTECT, related_name="source_records"
+    )
     local_id = models.CharField(max_length=100)
     given_name = models.CharField(max_length=100, blank=True)
     family_name = models.CharField(max_length=100, blank=True)
@@ -76,7 +86,9 @@ class SourceRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["department", "local_id"], name="sourcerecord_local_id_unique")
+            models.UniqueConstraint(
+                fields=["department", "local_id"], name="sourcerecord_local_id_unique"
+            )
         ]
 
 
@@ -94,7 +106,9 @@ class Link(models.Model):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="links")
     method = models.CharField(max_length=20, choices=Method.choices)
     match_probability = models.FloatField(null=True, blank=True)
-    confirmed_by = models.ForeignKey("staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    confirmed_by = models.ForeignKey(
+        "staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=clock.now)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -102,7 +116,9 @@ class Link(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["source_record"], condition=models.Q(active=True), name="link_one_active_per_record"
+                fields=["source_record"],
+                condition=models.Q(active=True),
+                name="link_one_active_per_record",
             )
         ]
         indexes = [models.Index(fields=["person", "active"], name="link_person_active")]
@@ -114,28 +130,38 @@ class Identifier(models.Model):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="identifiers")
     scheme = models.CharField(max_length=40)
     value = models.CharField(max_length=100)
-    department = models.ForeignKey("catalogue.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(
+        "catalogue.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["scheme", "value"], name="identifier_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "value"], name="identifier_unique")
+        ]
 
 
 class Household(models.Model):
-    address = models.ForeignKey("places.Address", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    address = models.ForeignKey(
+        "places.Address", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=clock.now)
 
 
 class HouseholdMembership(models.Model):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="memberships")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="household_memberships")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="household_memberships"
+    )
     since = models.DateField(null=True, blank=True)
     until = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["person"], condition=models.Q(until__isnull=True), name="one_current_household"
+                fields=["person"],
+                condition=models.Q(until__isnull=True),
+                name="one_current_household",
             )
         ]
         indexes = [models.Index(fields=["household", "until"], name="household_current")]
@@ -150,7 +176,9 @@ class Relationship(models.Model):
         PARENT = "parent", _("Parent of")
         SIBLING = "sibling", _("Sibling of")
 
-    from_person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="relationships_from")
+    from_person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="relationships_from"
+    )
     to_person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="relationships_to")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     since = models.DateField(null=True, blank=True)
@@ -165,8 +193,12 @@ class PersonNeed(models.Model):
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="needs")
     need = models.ForeignKey("catalogue.Need", on_delete=models.PROTECT, related_name="+")
-    department = models.ForeignKey("catalogue.Department", on_delete=models.PROTECT, related_name="+")
-    recorded_by = models.ForeignKey("staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(
+        "catalogue.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_by = models.ForeignKey(
+        "staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=clock.now)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     status_changed_at = models.DateTimeField(default=clock.now)

@@ -29,7 +29,6 @@ def require_supervisor(viewer: Viewer) -> None:
         raise Forbidden(viewer.role)
 
 
-
 def visible_people(viewer: Viewer) -> QuerySet[Person]:
     """The people at least one of the viewer's departments serves."""
     require_casework_role(viewer)
@@ -37,7 +36,9 @@ def visible_people(viewer: Viewer) -> QuerySet[Person]:
         return Person.objects.none()
     return Person.objects.filter(
         Exists(
-            PersonDepartment.objects.filter(person=OuterRef("pk"), department_id__in=viewer.department_ids)
+            PersonDepartment.objects.filter(
+                person=OuterRef("pk"), department_id__in=viewer.department_ids
+            )
         )
     )
 
@@ -45,7 +46,9 @@ def visible_people(viewer: Viewer) -> QuerySet[Person]:
 def is_person_visible(viewer: Viewer, person_id: int) -> bool:
     if viewer.role not in PERSON_ROLES or not viewer.department_ids:
         return False
-    return PersonDepartment.objects.filter(person_id=person_id, department_id__in=viewer.department_ids).exists()
+    return PersonDepartment.objects.filter(
+        person_id=person_id, department_id__in=viewer.department_ids
+    ).exists()
 
 
 def require_person_visible(viewer: Viewer, person_id: int) -> None:
@@ -83,5 +86,7 @@ def require_person_need_visible(viewer: Viewer, person_need_id: int) -> None:
     from civicloop.people.models import PersonNeed
 
     require_casework_role(viewer)
-    if not PersonNeed.objects.filter(pk=person_need_id, department_id__in=viewer.department_ids).exists():
+    if not PersonNeed.objects.filter(
+        pk=person_need_id, department_id__in=viewer.department_ids
+    ).exists():
         raise NotVisible("person_need")

@@ -67,7 +67,11 @@ def _name_filter(qs, name: str, *, fuzzy: bool = False):
     qs = qs.filter(match)
     if given:
         giv_phon = keys.phonetic(given)
-        qs = qs.filter(Q(search_name__startswith=f"{given} ") | Q(given_phonetic=giv_phon) | Q(search_name__startswith=given[:1]))
+        qs = qs.filter(
+            Q(search_name__startswith=f"{given} ")
+            | Q(given_phonetic=giv_phon)
+            | Q(search_name__startswith=given[:1])
+        )
         rank = CaseWhen(
             When(search_name=f"{given} {family}", then=Value(0)),
             When(family_key=family, search_name__startswith=f"{given} ", then=Value(1)),
@@ -89,13 +93,19 @@ def _name_filter(qs, name: str, *, fuzzy: bool = False):
 
 
 def person_search(
-    *, viewer: Viewer, criteria: PersonSearchCriteria, page: int | None = 1, page_size: int | None = None
+    *,
+    viewer: Viewer,
+    criteria: PersonSearchCriteria,
+    page: int | None = 1,
+    page_size: int | None = None,
 ) -> Page[Person]:
     """People the viewer's departments serve that match every given criterion."""
     policy.require_casework_role(viewer)
     used = criteria.used_fields()
     if not used:
-        raise ValidationFailed({"name": _("Enter a name, date of birth, identifier, phone number or email address.")})
+        raise ValidationFailed(
+            {"name": _("Enter a name, date of birth, identifier, phone number or email address.")}
+        )
     page, size = clamp_page(page, page_size, settings.CIVICLOOP["SEARCH_PAGE_SIZE"])
     if criteria.name and len(keys.fold(criteria.name)) < 2:
         raise ValidationFailed({"name": _("Enter at least two letters of a name.")})
@@ -105,13 +115,19 @@ def person_search(
             # Nothing spelt alike: try near spellings before saying there is nobody.
             items, total = _search_page(viewer, criteria, page, size, fuzzy=True)
         audit_record(
-            viewer=viewer, action="person.search", object_type="person",
-            object_ids=[p.id for p in items], fields=used, counts={"total": total, "page": page},
+            viewer=viewer,
+            action="person.search",
+            object_type="person",
+            object_ids=[p.id for p in items],
+            fields=used,
+            counts={"total": total, "page": page},
         )
     return Page(items=items, page=page, page_size=size, total=total)
 
 
-def _search_page(viewer: Viewer, criteria: PersonSearchCriteria, page: int, size: int, *, fuzzy: bool):
+def _search_page(
+    viewer: Viewer, criteria: PersonSearchCriteria, page: int, size: int, *, fuzzy: bool
+):
     qs = policy.visible_people(viewer)
     rank = None
     if criteria.name:
@@ -119,7 +135,9 @@ def _search_page(viewer: Viewer, criteria: PersonSearchCriteria, page: int, size
     if criteria.date_of_birth:
         qs = qs.filter(date_of_birth=criteria.date_of_birth)
     if criteria.identifier:
-        qs = qs.filter(id__in=Identifier.objects.filter(value=criteria.identifier.strip()).values("person_id"))
+        qs = qs.filter(
+            id__in=Identifier.objects.filter(value=criteria.identifier.strip()).values("person_id")
+        )
     if criteria.phone:
         pk = keys.phone_key(criteria.phone)
         if len(pk) < 6:
@@ -189,8 +207,9 @@ def _visible_ids(viewer: Viewer, person_ids: list[int]) -> set[int]:
     if not person_ids:
         return set()
     return set(
-        PersonDepartment.objects.filter(person_id__in=person_ids, department_id__in=viewer.department_ids)
-        .values_list("person_id", flat=True)
+        PersonDepartment.objects.filter(
+            person_id__in=person_ids, department_id__in=viewer.department_ids
+        ).values_list("person_id", flat=True)
     )
 
 
@@ -207,7 +226,9 @@ def person_household(*, viewer: Viewer, person_id: int) -> list[HouseholdMember]
     )
     visible = _visible_ids(viewer, [m.person_id for m in others])
     return [
-        HouseholdMember(person_id=m.person_id, label=str(m.person), date_of_birth=m.person.date_of_birth)
+        HouseholdMember(
+            person_id=m.person_id, label=str(m.person), date_of_birth=m.person.date_of_birth
+        )
         if m.person_id in visible
         else HouseholdMember(person_id=None, label=_("Another household member"))
         for m in others
@@ -217,7 +238,9 @@ def person_household(*, viewer: Viewer, person_id: int) -> list[HouseholdMember]
 def person_relationships(viewer: Viewer, person_id: int) -> list[HouseholdMember]:
     """Current relationships; the other person by name only if the viewer may see them."""
     rels = list(
-        Relationship.objects.filter(Q(from_person_id=person_id) | Q(to_person_id=person_id), until__isnull=True)
+        Relationship.objects.filter(
+            Q(from_person_id=person_id) | Q(to_person_id=person_id), until__isnull=True
+        )
         .select_related("from_person", "to_person")
         .order_by("id")
     )
@@ -230,9 +253,15 @@ def person_relationships(viewer: Viewer, person_id: int) -> list[HouseholdMember
         # "Parent of: Sam" for this person's own relationships; "Sam: parent of this person" otherwise.
         relationship = kind if out else _("%(kind)s this person") % {"kind": kind.lower()}
         if other.id in visible:
-            rows.append(HouseholdMember(person_id=other.id, label=str(other), relationship=relationship))
+            rows.append(
+                HouseholdMember(person_id=other.id, label=str(other), relationship=relationship)
+            )
         else:
-            rows.append(HouseholdMember(person_id=None, label=_("Another person"), relationship=relationship))
+            rows.append(
+                HouseholdMember(
+                    person_id=None, label=_("Another person"), relationship=relationship
+                )
+            )
     return rows
 
 
@@ -251,18 +280,26 @@ def person_360(
     with transaction.atomic():
         person = Person.objects.select_related("address", "address__area").get(pk=person_id)
         links = (
-            Link.objects.filter(person_id=person_id, active=True, source_record__department_id__in=own)
+            Link.objects.filter(
+                person_id=person_id, active=True, source_record__department_id__in=own
+            )
             .select_related("source_record", "source_record__department")
             .order_by("source_record__department__name", "source_record__local_id")
         )
         provenance = [
             ProvenanceRow(
-                department_name=link.source_record.department.name, local_id=link.source_record.local_id,
-                method=link.get_method_display(), match_probability=link.match_probability, linked_at=link.created_at,
+                department_name=link.source_record.department.name,
+                local_id=link.source_record.local_id,
+                method=link.get_method_display(),
+                match_probability=link.match_probability,
+                linked_at=link.created_at,
                 fields={
-                    "given_name": link.source_record.given_name, "family_name": link.source_record.family_name,
-                    "date_of_birth": link.source_record.date_of_birth, "email": link.source_record.email,
-                    "phone": link.source_record.phone, "address": link.source_record.address_text,
+                    "given_name": link.source_record.given_name,
+                    "family_name": link.source_record.family_name,
+                    "date_of_birth": link.source_record.date_of_birth,
+                    "email": link.source_record.email,
+                    "phone": link.source_record.phone,
+                    "address": link.source_record.address_text,
                 },
             )
             for link in links
@@ -274,20 +311,26 @@ def person_360(
         )
         needs = list(
             PersonNeed.objects.filter(person_id=person_id, department_id__in=own)
-            .select_related("need", "department").order_by("-recorded_at")
+            .select_related("need", "department")
+            .order_by("-recorded_at")
         )
         case_rows = (
             Case.objects.filter(person_id=person_id)
             .filter(Q(department_id__in=own) | Q(service__sensitive=False))
-            .select_related("service", "department").order_by("-opened_at")
+            .select_related("service", "department")
+            .order_by("-opened_at")
         )
         cases = [
             CaseLine(
                 case_id=c.id if c.department_id in own else None,
                 reference=c.reference if c.department_id in own else "",
-                department_name=c.department.name, service_name=c.service.name, status=c.status,
-                status_label=status_label(c.status), opened_at=c.opened_at,
-                closed_at=c.closed_at or c.resolved_at, due_at=c.due_at if c.department_id in own else None,
+                department_name=c.department.name,
+                service_name=c.service.name,
+                status=c.status,
+                status_label=status_label(c.status),
+                opened_at=c.opened_at,
+                closed_at=c.closed_at or c.resolved_at,
+                due_at=c.due_at if c.department_id in own else None,
                 full=c.department_id in own,
             )
             for c in case_rows
@@ -297,18 +340,40 @@ def person_360(
         if department_id is not None and department_id not in dept_ids:
             raise ValidationFailed({"department": _("Choose one of the departments listed.")})
         timeline = person_timeline(
-            viewer=viewer, person_id=person_id, department_id=department_id, cursor=cursor, page_size=size
+            viewer=viewer,
+            person_id=person_id,
+            department_id=department_id,
+            cursor=cursor,
+            page_size=size,
         )
         household = person_household(viewer=viewer, person_id=person_id)
         relationships = person_relationships(viewer, person_id)
         audit_record(
-            viewer=viewer, action="person.read", object_type="person", object_ids=[person_id],
-            fields=["golden_record", "provenance", "identifiers", "needs", "cases", "timeline", "household"],
+            viewer=viewer,
+            action="person.read",
+            object_type="person",
+            object_ids=[person_id],
+            fields=[
+                "golden_record",
+                "provenance",
+                "identifiers",
+                "needs",
+                "cases",
+                "timeline",
+                "household",
+            ],
             counts={"timeline_entries": len(timeline.entries), "cases": len(cases)},
         )
     return Person360(
-        person=person, provenance=provenance, identifiers=identifiers, household=household,
-        relationships=relationships, needs=needs, cases=cases, departments=departments, timeline=timeline,
+        person=person,
+        provenance=provenance,
+        identifiers=identifiers,
+        household=household,
+        relationships=relationships,
+        needs=needs,
+        cases=cases,
+        departments=departments,
+        timeline=timeline,
         own_department_ids=own,
     )
 
@@ -321,6 +386,11 @@ def person_get(*, viewer: Viewer, person_id: int) -> Person:
             person = Person.objects.select_related("address").get(pk=person_id)
         except Person.DoesNotExist:
             raise NotVisible("person") from None
-        audit_record(viewer=viewer, action="person.read", object_type="person", object_ids=[person_id],
-                     fields=["golden_record"])
+        audit_record(
+            viewer=viewer,
+            action="person.read",
+            object_type="person",
+            object_ids=[person_id],
+            fields=["golden_record"],
+        )
     return person

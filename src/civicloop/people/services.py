@@ -17,8 +17,14 @@ from civicloop.people.models import Link, Person, PersonDepartment, PersonNeed, 
 from civicloop.trust.audit import audit_record
 
 EDITABLE_FIELDS = (
-    "given_name", "middle_names", "family_name", "date_of_birth", "email", "phone",
-    "preferred_language", "accessibility_needs",
+    "given_name",
+    "middle_names",
+    "family_name",
+    "date_of_birth",
+    "email",
+    "phone",
+    "preferred_language",
+    "accessibility_needs",
 )
 
 
@@ -71,27 +77,57 @@ def person_create(
     """Create a golden record and the acting department's own record of the person."""
     policy.require_casework_role(viewer)
     dept_id = _acting_department(viewer, department_id)
-    values = {"given_name": given_name.strip(), "family_name": family_name.strip(), "date_of_birth": date_of_birth}
+    values = {
+        "given_name": given_name.strip(),
+        "family_name": family_name.strip(),
+        "date_of_birth": date_of_birth,
+    }
     _validate_person_fields(values)
     now = clock.now()
     with transaction.atomic():
         person = Person.objects.create(
-            **values, middle_names=middle_names.strip(), email=email.strip(), phone=phone.strip(),
-            preferred_language=preferred_language, accessibility_needs=accessibility_needs.strip(),
-            created_at=now, updated_at=now,
-            **keys.person_keys(given_name=given_name, family_name=family_name, phone=phone, email=email),
+            **values,
+            middle_names=middle_names.strip(),
+            email=email.strip(),
+            phone=phone.strip(),
+            preferred_language=preferred_language,
+            accessibility_needs=accessibility_needs.strip(),
+            created_at=now,
+            updated_at=now,
+            **keys.person_keys(
+                given_name=given_name, family_name=family_name, phone=phone, email=email
+            ),
         )
         record = SourceRecord.objects.create(
-            department_id=dept_id, local_id=local_id or f"CL-{person.id}", given_name=person.given_name,
-            family_name=person.family_name, date_of_birth=date_of_birth, email=person.email, phone=person.phone,
+            department_id=dept_id,
+            local_id=local_id or f"CL-{person.id}",
+            given_name=person.given_name,
+            family_name=person.family_name,
+            date_of_birth=date_of_birth,
+            email=person.email,
+            phone=person.phone,
             received_at=now,
         )
-        Link.objects.create(source_record=record, person=person, method=Link.Method.CREATED, created_at=now,
-                            confirmed_by_id=viewer.staff_id)
+        Link.objects.create(
+            source_record=record,
+            person=person,
+            method=Link.Method.CREATED,
+            created_at=now,
+            confirmed_by_id=viewer.staff_id,
+        )
         department_serves(person_id=person.id, department_id=dept_id)
-        audit_record(viewer=viewer, action="person.create", object_type="person", object_ids=[person.id],
-                     fields=[k for k, v in values.items() if v] + ["source_record"])
-        publish(DomainEvent("person.created", "person", person.id, viewer.user_id, {"department_id": dept_id}))
+        audit_record(
+            viewer=viewer,
+            action="person.create",
+            object_type="person",
+            object_ids=[person.id],
+            fields=[k for k, v in values.items() if v] + ["source_record"],
+        )
+        publish(
+            DomainEvent(
+                "person.created", "person", person.id, viewer.user_id, {"department_id": dept_id}
+            )
+        )
     return person
 
 
@@ -108,25 +144,44 @@ def person_update(*, viewer: Viewer, person_id: int, version: int, changes: dict
         if person is None:
             raise NotVisible("person")
         if person.version != version:
-            raise Conflict(_("Someone else changed this record since you opened it. Reload it and try again."))
+            raise Conflict(
+                _("Someone else changed this record since you opened it. Reload it and try again.")
+            )
         changed = [f for f, v in changes.items() if getattr(person, f) != v]
         if not changed:
             return person
         for f in changed:
             setattr(person, f, changes[f])
-        for k, v in keys.person_keys(given_name=person.given_name, family_name=person.family_name,
-                                     phone=person.phone, email=person.email).items():
+        for k, v in keys.person_keys(
+            given_name=person.given_name,
+            family_name=person.family_name,
+            phone=person.phone,
+            email=person.email,
+        ).items():
             setattr(person, k, v)
         person.version += 1
         person.updated_at = clock.now()
         person.save()
-        audit_record(viewer=viewer, action="person.update", object_type="person", object_ids=[person.id], fields=changed)
-        publish(DomainEvent("person.updated", "person", person.id, viewer.user_id, {"fields": changed}))
+        audit_record(
+            viewer=viewer,
+            action="person.update",
+            object_type="person",
+            object_ids=[person.id],
+            fields=changed,
+        )
+        publish(
+            DomainEvent("person.updated", "person", person.id, viewer.user_id, {"fields": changed})
+        )
     return person
 
 
 def need_record(
-    *, viewer: Viewer, person_id: int, need_id: int, department_id: int | None = None, note: str = ""
+    *,
+    viewer: Viewer,
+    person_id: int,
+    need_id: int,
+    department_id: int | None = None,
+    note: str = "",
 ) -> PersonNeed:
     policy.require_person_visible(viewer, person_id)
     dept_id = _acting_department(viewer, department_id)
@@ -135,13 +190,30 @@ def need_record(
     now = clock.now()
     with transaction.atomic():
         person_need = PersonNeed.objects.create(
-            person_id=person_id, need_id=need_id, department_id=dept_id, recorded_by_id=viewer.staff_id,
-            recorded_at=now, status_changed_at=now, note=note.strip(),
+            person_id=person_id,
+            need_id=need_id,
+            department_id=dept_id,
+            recorded_by_id=viewer.staff_id,
+            recorded_at=now,
+            status_changed_at=now,
+            note=note.strip(),
         )
-        audit_record(viewer=viewer, action="need.record", object_type="person_need",
-                     object_ids=[person_need.id, person_id], fields=["need", "note"] if note else ["need"])
-        publish(DomainEvent("need.recorded", "person_need", person_need.id, viewer.user_id,
-                            {"person_id": person_id, "need_id": need_id, "department_id": dept_id}))
+        audit_record(
+            viewer=viewer,
+            action="need.record",
+            object_type="person_need",
+            object_ids=[person_need.id, person_id],
+            fields=["need", "note"] if note else ["need"],
+        )
+        publish(
+            DomainEvent(
+                "need.recorded",
+                "person_need",
+                person_need.id,
+                viewer.user_id,
+                {"person_id": person_id, "need_id": need_id, "department_id": dept_id},
+            )
+        )
     return person_need
 
 
@@ -150,15 +222,28 @@ def need_set_status(*, viewer: Viewer, person_need_id: int, status: str) -> Pers
     if status not in PersonNeed.Status.values:
         raise ValidationFailed({"status": _("Choose open, met or unmet.")})
     with transaction.atomic():
-        pn = PersonNeed.objects.select_for_update().filter(pk=person_need_id, department_id__in=viewer.department_ids).first()
+        pn = (
+            PersonNeed.objects.select_for_update()
+            .filter(pk=person_need_id, department_id__in=viewer.department_ids)
+            .first()
+        )
         if pn is None:
             raise NotVisible("person_need")
         pn.status = status
         pn.status_changed_at = clock.now()
         pn.save(update_fields=["status", "status_changed_at"])
-        audit_record(viewer=viewer, action="need.status", object_type="person_need",
-                     object_ids=[pn.id, pn.person_id], fields=["status"])
-        publish(DomainEvent("need.status_changed", "person_need", pn.id, viewer.user_id, {"status": status}))
+        audit_record(
+            viewer=viewer,
+            action="need.status",
+            object_type="person_need",
+            object_ids=[pn.id, pn.person_id],
+            fields=["status"],
+        )
+        publish(
+            DomainEvent(
+                "need.status_changed", "person_need", pn.id, viewer.user_id, {"status": status}
+            )
+        )
     return pn
 
 

@@ -65,10 +65,14 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int, int]:
             raise ValueError
         return at, rank_value, ident_value
     except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed({"cursor": _("This page link is not valid. Start again from the first page.")}) from None
+        raise ValidationFailed(
+            {"cursor": _("This page link is not valid. Start again from the first page.")}
+        ) from None
 
 
-def _after_cursor(qs: QuerySet, kind: str, cursor: tuple[dt.datetime, int, int] | None, time_field: str) -> QuerySet:
+def _after_cursor(
+    qs: QuerySet, kind: str, cursor: tuple[dt.datetime, int, int] | None, time_field: str
+) -> QuerySet:
     """Rows strictly after the cursor in (time desc, rank desc, id desc) order."""
     if cursor is None:
         return qs
@@ -101,60 +105,111 @@ def person_timeline(
 
     contacts = dept_filter(Interaction.objects.filter(person_id=person_id, department_id__in=own))
     contacts = _after_cursor(contacts, "contact", position, "at").select_related("department")
-    streams.append([
-        TimelineEntry(
-            at=i.at, kind="contact", id=i.id, department_id=i.department_id, department_name=i.department.name,
-            title=_("%(channel)s contact (%(direction)s)") % {
-                "channel": i.get_channel_display(), "direction": i.get_direction_display().lower()},
-            detail=i.summary, case_id=i.case_id, extra={"chasing": i.is_chasing},
-        )
-        for i in contacts.order_by("-at", "-id")[:n + 1]
-    ])
+    streams.append(
+        [
+            TimelineEntry(
+                at=i.at,
+                kind="contact",
+                id=i.id,
+                department_id=i.department_id,
+                department_name=i.department.name,
+                title=_("%(channel)s contact (%(direction)s)")
+                % {
+                    "channel": i.get_channel_display(),
+                    "direction": i.get_direction_display().lower(),
+                },
+                detail=i.summary,
+                case_id=i.case_id,
+                extra={"chasing": i.is_chasing},
+            )
+            for i in contacts.order_by("-at", "-id")[: n + 1]
+        ]
+    )
 
     # Cases: own departments' in full; other departments' as summary lines, never sensitive ones.
-    cases = Case.objects.filter(person_id=person_id).filter(Q(department_id__in=own) | Q(service__sensitive=False))
-    cases = _after_cursor(dept_filter(cases), "case", position, "opened_at").select_related("service", "department")
+    cases = Case.objects.filter(person_id=person_id).filter(
+        Q(department_id__in=own) | Q(service__sensitive=False)
+    )
+    cases = _after_cursor(dept_filter(cases), "case", position, "opened_at").select_related(
+        "service", "department"
+    )
     case_entries = []
-    for c in cases.order_by("-opened_at", "-id")[:n + 1]:
+    for c in cases.order_by("-opened_at", "-id")[: n + 1]:
         full = c.department_id in own
-        case_entries.append(TimelineEntry(
-            at=c.opened_at, kind="case", id=c.id, department_id=c.department_id, department_name=c.department.name,
-            title=c.service.name, detail=c.description if full else "", visibility="full" if full else "summary",
-            case_id=c.id if full else None, case_reference=c.reference if full else "", status=status_label(c.status),
-            extra={"closed_at": c.closed_at or c.resolved_at},
-        ))
+        case_entries.append(
+            TimelineEntry(
+                at=c.opened_at,
+                kind="case",
+                id=c.id,
+                department_id=c.department_id,
+                department_name=c.department.name,
+                title=c.service.name,
+                detail=c.description if full else "",
+                visibility="full" if full else "summary",
+                case_id=c.id if full else None,
+                case_reference=c.reference if full else "",
+                status=status_label(c.status),
+                extra={"closed_at": c.closed_at or c.resolved_at},
+            )
+        )
     streams.append(case_entries)
 
-    events = CaseEvent.objects.filter(case__person_id=person_id, case__department_id__in=own).exclude(kind="opened")
+    events = CaseEvent.objects.filter(
+        case__person_id=person_id, case__department_id__in=own
+    ).exclude(kind="opened")
     events = _after_cursor(dept_filter(events, "case__department_id"), "case_event", position, "at")
     events = events.select_related("case__department", "case__service")
     event_entries = []
-    for e in events.order_by("-at", "-id")[:n + 1]:
+    for e in events.order_by("-at", "-id")[: n + 1]:
         if e.kind == CaseEvent.Kind.STATUS:
             title = _("%(service)s: %(from)s → %(to)s") % {
-                "service": e.case.service.name, "from": status_label(e.from_status), "to": status_label(e.to_status)}
+                "service": e.case.service.name,
+                "from": status_label(e.from_status),
+                "to": status_label(e.to_status),
+            }
         else:
-            title = _("%(service)s: %(kind)s") % {"service": e.case.service.name, "kind": e.get_kind_display()}
-        event_entries.append(TimelineEntry(
-            at=e.at, kind="case_event", id=e.id, department_id=e.case.department_id,
-            department_name=e.case.department.name, title=title, detail=e.note, case_id=e.case_id,
-            case_reference=e.case.reference,
-        ))
+            title = _("%(service)s: %(kind)s") % {
+                "service": e.case.service.name,
+                "kind": e.get_kind_display(),
+            }
+        event_entries.append(
+            TimelineEntry(
+                at=e.at,
+                kind="case_event",
+                id=e.id,
+                department_id=e.case.department_id,
+                department_name=e.case.department.name,
+                title=title,
+                detail=e.note,
+                case_id=e.case_id,
+                case_reference=e.case.reference,
+            )
+        )
     streams.append(event_entries)
 
     needs = dept_filter(PersonNeed.objects.filter(person_id=person_id, department_id__in=own))
-    needs = _after_cursor(needs, "need", position, "recorded_at").select_related("need", "department")
-    streams.append([
-        TimelineEntry(
-            at=pn.recorded_at, kind="need", id=pn.id, department_id=pn.department_id,
-            department_name=pn.department.name,
-            title=_("Need recorded: %(need)s") % {"need": pn.need.name}, detail=pn.note,
-            status=pn.get_status_display(),
-        )
-        for pn in needs.order_by("-recorded_at", "-id")[:n + 1]
-    ])
+    needs = _after_cursor(needs, "need", position, "recorded_at").select_related(
+        "need", "department"
+    )
+    streams.append(
+        [
+            TimelineEntry(
+                at=pn.recorded_at,
+                kind="need",
+                id=pn.id,
+                department_id=pn.department_id,
+                department_name=pn.department.name,
+                title=_("Need recorded: %(need)s") % {"need": pn.need.name},
+                detail=pn.note,
+                status=pn.get_status_display(),
+            )
+            for pn in needs.order_by("-recorded_at", "-id")[: n + 1]
+        ]
+    )
 
     merged = list(heapq.merge(*streams, key=lambda e: e.sort_key, reverse=True))
     page = merged[:n]
     has_more = len(merged) > n
-    return TimelinePage(entries=page, next_cursor=encode_cursor(page[-1]) if has_more and page else None)
+    return TimelinePage(
+        entries=page, next_cursor=encode_cursor(page[-1]) if has_more and page else None
+    )

@@ -40,7 +40,9 @@ class Address(models.Model):
     postcode = models.CharField(max_length=20, db_index=True)
     latitude = models.FloatField()
     longitude = models.FloatField()
-    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="addresses")
+    area = models.ForeignKey(
+        Area, null=True, blank=True, on_delete=models.PROTECT, related_name="addresses"
+    )
 
     class Meta:
         ordering = ["postcode", "line1"]

@@ -41,7 +41,14 @@ def audit_record(
     )
 
 
-def audit_bulk(*, viewer: Viewer, action: str, object_type: str, ids: list[int], extra: dict[str, Any] | None = None) -> AuditEvent:
+def audit_bulk(
+    *,
+    viewer: Viewer,
+    action: str,
+    object_type: str,
+    ids: list[int],
+    extra: dict[str, Any] | None = None,
+) -> AuditEvent:
     """One event for a batch of a bulk load: the count and the id range, not every id."""
     counts: dict[str, Any] = {"count": len(ids)}
     if ids:

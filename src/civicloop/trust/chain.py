@@ -232,7 +232,9 @@ def verify_chain(
             event_id, seq, prev_hash, stored_hash = row[:4]
             expected = last_seq + 1
             if seq != expected:
-                return broken(expected, MISSING, f"expected seq {expected}, found seq {seq}", event_id)
+                return broken(
+                    expected, MISSING, f"expected seq {expected}, found seq {seq}", event_id
+                )
             if prev_hash != running:
                 return broken(seq, REORDERED, f"event id {event_id}", event_id)
             content = canonical_content(dict(zip(CONTENT_FIELDS, row[4:], strict=True)))

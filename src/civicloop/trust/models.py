@@ -29,7 +29,9 @@ class AuditEvent(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["id"], name="audit_unsealed", condition=models.Q(seq__isnull=True)),
+            models.Index(
+                fields=["id"], name="audit_unsealed", condition=models.Q(seq__isnull=True)
+            ),
             models.Index(fields=["actor_user_id", "at"], name="audit_actor_time"),
         ]
 

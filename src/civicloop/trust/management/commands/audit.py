@@ -30,15 +30,25 @@ class Command(BaseCommand):
     help = "Seal audit events into the hash chain, verify the chain, or show its state."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{seal,verify,status}")
-        seal = sub.add_parser("seal", help="Seal committed unsealed events into the chain.")
-        seal.add_argument("--follow", action="store_true", help="Keep sealing until SIGTERM/SIGINT.")
-        seal.add_argument(
-            "--interval", type=float, default=1.0, help="Seconds between rounds with --follow (default 1.0)."
+        sub = parser.add_subparsers(
+            dest="subcommand", required=True, metavar="{seal,verify,status}"
         )
-        seal.add_argument("--batch-size", type=int, default=1000, help="Events per transaction (default 1000).")
+        seal = sub.add_parser("seal", help="Seal committed unsealed events into the chain.")
+        seal.add_argument(
+            "--follow", action="store_true", help="Keep sealing until SIGTERM/SIGINT."
+        )
+        seal.add_argument(
+            "--interval",
+            type=float,
+            default=1.0,
+            help="Seconds between rounds with --follow (default 1.0).",
+        )
+        seal.add_argument(
+            "--batch-size", type=int, default=1000, help="Events per transaction (default 1000)."
+        )
         verify = sub.add_parser(
-            "verify", help="Recompute the sealed chain; exit 1 and name the first broken link if any."
+            "verify",
+            help="Recompute the sealed chain; exit 1 and name the first broken link if any.",
         )
         verify.add_argument(
             "--anchor",
@@ -52,7 +62,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         subcommand = options["subcommand"]
         if subcommand == "seal":
-            self.seal(follow=options["follow"], interval=options["interval"], batch_size=options["batch_size"])
+            self.seal(
+                follow=options["follow"],
+                interval=options["interval"],
+                batch_size=options["batch_size"],
+            )
         elif subcommand == "verify":
             self.verify(anchor_texts=options["anchor"])
         else:
@@ -80,7 +94,9 @@ class Command(BaseCommand):
                     connection.close()
                     sealed = 0
                 if sealed:
-                    self.stdout.write(f"sealed {sealed} events; chain head at seq {self._head_seq()}")
+                    self.stdout.write(
+                        f"sealed {sealed} events; chain head at seq {self._head_seq()}"
+                    )
                     self.stdout.flush()
                 if not connection.in_atomic_block:  # a caller's transaction is theirs to end
                     close_old_connections()
@@ -130,9 +146,17 @@ class Command(BaseCommand):
         head = ChainHead.objects.filter(pk=HEAD_ID).first()
         sealed = AuditEvent.objects.filter(seq__isnull=False).count()
         unsealed = unsealed_count()
-        oldest = AuditEvent.objects.filter(seq__isnull=True).order_by("id").values_list("at", flat=True).first()
+        oldest = (
+            AuditEvent.objects.filter(seq__isnull=True)
+            .order_by("id")
+            .values_list("at", flat=True)
+            .first()
+        )
         self.stdout.write(f"sealed events:   {sealed}")
-        self.stdout.write(f"unsealed events: {unsealed}" + (f" (oldest at {oldest.isoformat()})" if oldest else ""))
+        self.stdout.write(
+            f"unsealed events: {unsealed}"
+            + (f" (oldest at {oldest.isoformat()})" if oldest else "")
+        )
         if head is None:
             self.stdout.write("chain head:      none (nothing sealed yet)")
         else:
