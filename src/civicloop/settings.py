@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "civicloop.cases",
     "civicloop.trust",
     "civicloop.demo",
+    "civicloop.linkage",
 ]
 
 MIDDLEWARE = [

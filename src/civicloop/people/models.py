@@ -2,7 +2,8 @@
 
 A Person is the golden record. A SourceRecord is one department's own record;
 a Link joins it to a Person with how the link was made. Nothing is deleted: a
-superseded link is kept, inactive, as history.
+superseded link is kept, inactive, as history; a merged person is kept, pointing
+at the person it was merged into, and its merge (PersonMerge) can be undone.
 """
 
 from django.db import models
@@ -33,6 +34,11 @@ class Person(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now)
     version = models.PositiveIntegerField(default=1)
+    # Set when this record was found to be a duplicate: its rows moved to that person
+    # (people.merge), and it is hidden from search and the 360° view until unmerged.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_people"
+    )
 
     class Meta:
         indexes = [
@@ -206,3 +212,87 @@ class PersonNeed(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["person", "recorded_at"], name="personneed_person_time")]
+
+
+class PersonMerge(models.Model):
+    """One merge of a duplicate person into the one kept, with everything it changed.
+
+    Every row it re-pointed or altered is a PersonMergeChange (before and after), so the
+    merge can be undone exactly (people.merge.person_unmerge). Never deleted.
+    """
+
+    class Method(models.TextChoices):
+        STAFF = "staff", _("Merged by staff")
+        REVIEW = "review", _("Confirmed in clerical review")
+        BATCH = "batch", _("Batch linking")
+
+    kept_person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="merges_kept")
+    merged_person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="merges_merged"
+    )
+    method = models.CharField(max_length=10, choices=Method.choices)
+    reason = models.TextField(blank=True)
+    merged_by = models.ForeignKey(
+        "staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    merged_at = models.DateTimeField(default=clock.now)
+    # {"app.model.field": {"kept": [pk, ...], "merged": [pk, ...]}}: the rows that pointed at
+    # either person just before the merge, so that rows attached afterwards can be told apart.
+    rows_before = models.JSONField(default=dict, blank=True)
+    unmerged_at = models.DateTimeField(null=True, blank=True)
+    unmerged_by = models.ForeignKey(
+        "staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unmerge_reason = models.TextField(blank=True)
+    # At unmerge: {"app.model.field:pk": person id} for rows attached after the merge.
+    assignments = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kept_person", "merged_at"], name="personmerge_kept"),
+            models.Index(fields=["merged_person", "merged_at"], name="personmerge_merged"),
+        ]
+
+
+class PersonMergeChange(models.Model):
+    """One field of one row as a merge found it (`before`) and left it (`after`), in JSON."""
+
+    merge = models.ForeignKey(PersonMerge, on_delete=models.PROTECT, related_name="changes")
+    model = models.CharField(max_length=100)  # "app_label.model_name"
+    object_id = models.CharField(max_length=64)
+    field = models.CharField(max_length=64)  # attname: "person_id", "until", "given_name"
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["merge", "model"], name="mergechange_merge")]
+
+
+class PersonFieldSource(models.Model):
+    """Where a golden field's value came from, appended each time a rule or a merge sets it.
+
+    The newest row of a (person, field) is the field's current provenance. A field with a
+    source record was chosen from the departments' records by the survivorship rule and may
+    be revised by it; one without was entered by staff or taken from a merged golden record.
+    """
+
+    class Method(models.TextChoices):
+        SURVIVORSHIP = "survivorship", _("Chosen from the departments' records")
+        MERGE = "merge", _("Set when two records of the person were merged")
+        UNMERGE = "unmerge", _("Restored when a merge was undone")
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="field_sources")
+    field = models.CharField(max_length=40)
+    source_record = models.ForeignKey(
+        SourceRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    set_at = models.DateTimeField(default=clock.now)
+    method = models.CharField(max_length=20, choices=Method.choices)
+    merge = models.ForeignKey(
+        PersonMerge, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["person", "field", "set_at"], name="fieldsource_person_field")
+        ]
