@@ -53,6 +53,16 @@ FIELDS = (
 MAX_LENGTH = {f: SourceRecord._meta.get_field(f).max_length for f in FIELDS if f != "date_of_birth"}
 IDENTIFIER_MAX_LENGTH = Identifier._meta.get_field("value").max_length
 IDENTIFIERS_KEY = "identifiers"  # attributes[IDENTIFIERS_KEY] = {scheme: value}
+# What people call the fields, for "did you mean" in mapping errors.
+FIELD_SYNONYMS = {
+    **dict.fromkeys(("id", "ref", "record_id", "reference"), "local_id"),
+    **dict.fromkeys(("first_name", "forename", "firstname"), "given_name"),
+    **dict.fromkeys(("surname", "last_name", "lastname"), "family_name"),
+    **dict.fromkeys(("dob", "birth_date", "birthdate", "date_of_birth"), "date_of_birth"),
+    **dict.fromkeys(("telephone", "mobile", "tel", "phone_number"), "phone"),
+    **dict.fromkeys(("address", "address_line", "street"), "address_text"),
+    **dict.fromkeys(("zip", "zip_code", "post_code", "postal_code"), "postcode"),
+}
 SECTIONS = ("fields", "date_formats", "constants", "attributes", "identifiers")
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d",)
 EARLIEST_BIRTH = dt.date(1890, 1, 1)
@@ -92,6 +102,7 @@ class ImportReport:
     unchanged: int = 0
     rejected: int = 0
     problems: list[RowProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     rejects_path: Path | None = None
     people_created: int = 0
     records_without_person: int = 0  # new records with no given or family name
@@ -210,8 +221,10 @@ def _mapping_fields(section: Any, errors: list[str]) -> dict[str, str]:
     fields = {}
     for target, column in section.items():
         if target not in FIELDS:
+            synonym = FIELD_SYNONYMS.get(str(target).lower())
+            hint = f" (did you mean {synonym!r}?)" if synonym else _did_you_mean(target, FIELDS)
             errors.append(
-                f"fields: {target!r} is not a field of a source record{_did_you_mean(target, FIELDS)};"
+                f"fields: {target!r} is not a field of a source record{hint};"
                 f" fields are {', '.join(FIELDS)}."
             )
         elif not _is_column(column):
@@ -504,6 +517,8 @@ class _CsvRows:
     def columns_of(self, row: _Row) -> list[str]:
         return self.extra_columns
 
+    warnings: list[str] = []
+
     def check_columns(self, mapping: Mapping) -> None:
         """Checked when the header was read."""
 
@@ -524,7 +539,8 @@ def _sniff_delimiter(sample: str, header_line: str, wanted: set[str]) -> str:
 
 
 class _JsonLines:
-    """Rows of a JSON lines file: one object per line; a missing key counts as empty."""
+    """Rows of a JSON lines file: one object per line. A key left out is not given (an
+    existing record keeps its value); a null or empty value is given as empty."""
 
     def __init__(self, lines: Iterator[tuple[int, str]], mapping: Mapping, name: str):
         self.lines = lines
@@ -534,7 +550,7 @@ class _JsonLines:
         self.first_text = ""
         self.taken = mapping.columns
         self.other_columns = mapping.other_columns_to_attributes
-        self.local_id_column = mapping.fields["local_id"]
+        self.warnings: list[str] = []
 
     def __iter__(self) -> Iterator[_Row]:
         for line, text in self.lines:
@@ -567,13 +583,18 @@ class _JsonLines:
                     [f"{self.name} looks like one JSON array, not JSON lines: one object a line."]
                 )
             return  # every row is reported as unreadable
-        missing = sorted(mapping.columns - self.keys)
-        if missing:
+        id_column = mapping.fields["local_id"]
+        if id_column not in self.keys:
             raise ImportFileError(
                 [
-                    f"No record in the file has the field {c!r}{_did_you_mean(c, self.keys)}."
-                    for c in missing
+                    f"No record in the file has the field {id_column!r}"
+                    f"{_did_you_mean(id_column, self.keys)}: every record needs its local id."
                 ]
+            )
+        for column in sorted(mapping.columns - self.keys):
+            self.warnings.append(
+                f"No record in the file has the field {column!r}"
+                f"{_did_you_mean(column, self.keys)}: nothing was read from it."
             )
 
 
@@ -583,6 +604,8 @@ def _validate(row: _Row, mapping: Mapping, extra_columns: list[str], today: dt.d
     reasons = []
     values = dict(mapping.constants)
     for target, column in mapping.fields.items():
+        if column not in row_values and target != "local_id":
+            continue  # a key a JSON object leaves out is not given: the record keeps its value
         clean, problem = _clean(target, row_values.get(column), mapping.date_formats, today)
         if problem:
             reasons.append(f"{column!r} {problem}")
@@ -652,6 +675,7 @@ def _read(
         below = " below its header" if file_format == "csv" else ""
         raise ImportFileError([f"{path.name} has no records{below}."])
     source.check_columns(mapping)
+    report.warnings.extend(source.warnings)
     if duplicates:
         raise ImportFileError(
             [
@@ -726,7 +750,7 @@ class _Writer:
     def write(self, candidates: list[_Candidate], *, link_new_as_people: bool) -> None:
         fields = self.mapping.record_fields
         creates: list[_Candidate] = []
-        updates: list[tuple[int, _Candidate, dict[str, Any]]] = []
+        updates: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
         # Small chunks: SQLite builds may cap a statement at 999 parameters.
         for chunk in _chunks(candidates, 900):
             existing = self._existing([c.local_id for c in chunk], fields)
@@ -737,10 +761,9 @@ class _Writer:
                     continue
                 pk, old_values, old_attributes = old
                 attributes = _merge_attributes(old_attributes, c.attributes)
-                if attributes != old_attributes or any(
-                    old_values[f] != c.values[f] for f in fields
-                ):
-                    updates.append((pk, c, attributes))
+                values = {**old_values, **c.values}
+                if attributes != old_attributes or any(old_values[f] != values[f] for f in fields):
+                    updates.append((pk, values, attributes))
         self.report.unchanged = len(candidates) - len(creates) - len(updates)
         done, total = self.report.unchanged, len(candidates)
         self.progress("write", done, total)
@@ -768,9 +791,9 @@ class _Writer:
                     pk=pk,
                     attributes=attributes,
                     received_at=self.now,
-                    **{f: c.values[f] for f in fields},
+                    **{f: values[f] for f in fields},
                 )
-                for pk, c, attributes in batch
+                for pk, values, attributes in batch
             ]
             _update(records, [*fields, "attributes", "received_at"])
             self._audit("update", "source_record", [r.pk for r in records])
