@@ -93,7 +93,7 @@ def _copy_sql(name: str) -> str:
 def check_columns() -> None:
     """Refuse to load if a model gained a required column this writer does not fill."""
     with connection.cursor() as cur:
-        for name, (model, attrs) in TABLES.items():
+        for model, attrs in TABLES.values():
             written = {model._meta.get_field(a).column for a in attrs}
             cur.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
@@ -221,9 +221,9 @@ class BulkLoader:
         def flush() -> None:
             ids = self._ids("address", len(batch))
             rows = [(i, a.uprn, a.line1, a.line2, a.town, a.postcode, a.latitude, a.longitude,
-                     orm.area_ids.get(a.area_code) if a.area_code else None) for i, a in zip(ids, batch)]
+                     orm.area_ids.get(a.area_code) if a.area_code else None) for i, a in zip(ids, batch, strict=True)]
             self._copy("address", rows, ids)
-            orm.address_ids.update((a.uprn, i) for i, a in zip(ids, batch))
+            orm.address_ids.update((a.uprn, i) for i, a in zip(ids, batch, strict=True))
             self.advance("places", len(batch))
             batch.clear()
 
@@ -301,10 +301,10 @@ class BulkLoader:
             return staff_ids[username] if username else None
 
         ids = self._ids("person", len(people))
-        pid = {p.ref: i for p, i in zip(people, ids)}
+        pid = {p.ref: i for p, i in zip(people, ids, strict=True)}
 
         def person_rows():
-            for i, p in zip(ids, people):
+            for i, p in zip(ids, people, strict=True):
                 k = person_keys(given_name=p.given_name, family_name=p.family_name, phone=p.phone,
                                 email=p.email)
                 yield (i, p.given_name, p.middle_names, p.family_name, p.date_of_birth, p.email, p.phone,
@@ -316,43 +316,43 @@ class BulkLoader:
 
         hh_ids = self._ids("household", len(bundles))
         self._copy("household", ((h, address_ids[b.address_uprn], _midnight(b.since))
-                                 for h, b in zip(hh_ids, bundles)), hh_ids)
-        members = [(h, m) for h, b in zip(hh_ids, bundles) for m in b.memberships]
+                                 for h, b in zip(hh_ids, bundles, strict=True)), hh_ids)
+        members = [(h, m) for h, b in zip(hh_ids, bundles, strict=True) for m in b.memberships]
         ids = self._ids("household_membership", len(members))
         self._copy("household_membership", ((i, h, pid[m.person_ref], m.since)
-                                            for i, (h, m) in zip(ids, members)), ids)
+                                            for i, (h, m) in zip(ids, members, strict=True)), ids)
         rels = [r for b in bundles for r in b.relationships]
         ids = self._ids("relationship", len(rels))
         self._copy("relationship", ((i, pid[r.from_ref], pid[r.to_ref], r.kind, r.since)
-                                    for i, r in zip(ids, rels)), ids)
+                                    for i, r in zip(ids, rels, strict=True)), ids)
         idents = [x for b in bundles for x in b.identifiers]
         ids = self._ids("identifier", len(idents))
         self._copy("identifier", ((i, pid[x.person_ref], x.scheme, x.value, dept[x.department], now)
-                                  for i, x in zip(ids, idents)), ids)
+                                  for i, x in zip(ids, idents, strict=True)), ids)
 
         records = [r for b in bundles for r in b.source_records]
         rec_ids = self._ids("source_record", len(records))
         self._copy("source_record", (
             (i, dept[r.department], r.local_id, r.given_name, r.family_name, r.date_of_birth, r.email, r.phone,
              r.address_text, r.postcode, json.dumps(r.attributes), r.received_at)
-            for i, r in zip(rec_ids, records)), rec_ids)
+            for i, r in zip(rec_ids, records, strict=True)), rec_ids)
         ids = self._ids("link", len(records))
         self._copy("link", ((i, rec, pid[r.person_ref], Link.Method.KNOWN_TRUTH.value, None, True, r.received_at)
-                            for i, rec, r in zip(ids, rec_ids, records)), ids)
+                            for i, rec, r in zip(ids, rec_ids, records, strict=True)), ids)
         served = [s for b in bundles for s in b.served]
         ids = self._ids("person_department", len(served))
         self._copy("person_department", ((i, pid[s.person_ref], dept[s.department], s.since)
-                                         for i, s in zip(ids, served)), ids)
+                                         for i, s in zip(ids, served, strict=True)), ids)
         needs = [n for b in bundles for n in b.needs]
         ids = self._ids("person_need", len(needs))
         self._copy("person_need", (
             (i, pid[n.person_ref], need_ids[n.need], dept[n.department], staff(n.recorded_by), n.recorded_at,
              n.status, n.status_changed_at, n.note)
-            for i, n in zip(ids, needs)), ids)
+            for i, n in zip(ids, needs, strict=True)), ids)
 
         cases = [c for b in bundles for c in b.cases]
         case_ids = self._ids("case", len(cases))
-        cid = {c.reference: i for c, i in zip(cases, case_ids)}
+        cid = {c.reference: i for c, i in zip(cases, case_ids, strict=True)}
         self._copy("case", (
             (i, c.reference, service_ids[c.service], dept[c.department],
              pid[c.person_ref] if c.person_ref else None, c.reporter_name, c.reporter_email, c.reporter_phone,
@@ -360,18 +360,18 @@ class BulkLoader:
              c.resolved_at, c.closed_at, c.updated_at, c.latitude, c.longitude,
              address_ids[c.address_uprn] if c.address_uprn else None,
              area_ids[c.area_code] if c.area_code else None, c.reopen_count, max(1, len(c.events)))
-            for i, c in zip(case_ids, cases)), case_ids)
-        events = [(ci, e) for ci, c in zip(case_ids, cases) for e in c.events]
+            for i, c in zip(case_ids, cases, strict=True)), case_ids)
+        events = [(ci, e) for ci, c in zip(case_ids, cases, strict=True) for e in c.events]
         ids = self._ids("case_event", len(events))
         self._copy("case_event", (
             (i, ci, e.kind, e.at, staff(e.actor), e.from_status, e.to_status, staff(e.assignee), e.note)
-            for i, (ci, e) in zip(ids, events)), ids)
+            for i, (ci, e) in zip(ids, events, strict=True)), ids)
         contacts = [x for b in bundles for x in sorted(b.interactions, key=lambda x: x.at)]
         ids = self._ids("interaction", len(contacts))
         self._copy("interaction", (
             (i, pid[x.person_ref] if x.person_ref else None, cid[x.case_ref] if x.case_ref else None,
              dept[x.department], x.channel, x.direction, x.at, staff(x.actor), x.summary, x.is_chasing)
-            for i, x in zip(ids, contacts)), ids)
+            for i, x in zip(ids, contacts, strict=True)), ids)
 
 
 # -- what pg_restore builds after the data: secondary indexes, then foreign keys --------------------
