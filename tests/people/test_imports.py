@@ -183,6 +183,17 @@ def test_changed_rows_are_updated_and_records_missing_from_the_file_are_kept(hou
     assert kept.family_name == "Byrne"
 
 
+def test_a_small_file_into_a_large_department_finds_its_records_by_id(housing, workdir):
+    # Few rows against many records: looked up by id rather than by a pass over the department.
+    SourceRecordFactory.create_batch(12, department=housing)
+    SourceRecordFactory(department=housing, local_id="H-0001", family_name="Okafor-Smith")
+    report = import_housing(workdir)
+    assert (report.created, report.updated, report.unchanged) == (2, 1, 0)
+    assert records(housing)["H-0001"].family_name == "Okafor"
+    again = import_housing(workdir)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+
+
 def test_fields_the_mapping_does_not_name_are_left_alone_on_update(housing, tmp_path):
     SourceRecordFactory(
         department=housing,
