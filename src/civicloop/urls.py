@@ -9,4 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("civicloop.staff.urls")),
+    path("", include("civicloop.linkage.urls")),
 ]
