@@ -405,6 +405,23 @@ def test_skip_invalid_writes_json_lines_rejects_for_json_lines_input(health, wor
     ]
 
 
+def test_skip_invalid_on_a_clean_file_writes_an_empty_rejects_file(housing, workdir):
+    stale = workdir / "housing.rejects.csv"
+    stale.write_text("reasons,Tenant ref\nold,H-0001\n", encoding="utf-8")
+    report = import_housing(workdir, skip_invalid=True)
+    assert (report.created, report.rejected, report.rejects_path) == (3, 0, stale)
+    assert stale.read_bytes() == ("reasons," + HOUSING_HEADER).replace("\n", "\r\n").encode()
+
+
+def test_a_rejects_file_that_cannot_be_written_stops_the_import_before_it_writes(housing, workdir):
+    before = table_counts()
+    with pytest.raises(ImportFileError, match="Cannot write the rejects file"):
+        import_housing(
+            workdir, "housing_bad.csv", skip_invalid=True, rejects_path=workdir / "no" / "r.csv"
+        )
+    assert table_counts() == before
+
+
 def test_a_failed_write_leaves_no_rejects_file(housing, workdir, monkeypatch):
     def clash(self, candidates, *, link_new_as_people):
         raise IntegrityError("UNIQUE constraint failed")
