@@ -1,0 +1,632 @@
+"""Identity resolution engine: standardise, train, predict, explain, cluster. No Django.
+
+Takes records as a pyarrow.Table or polars.DataFrame with `record_id` and any of
+given_name, family_name, date_of_birth, email, phone, postcode, address (+ `source`),
+and returns Polars frames. Training and batch prediction run on Splink with DuckDB;
+`explain_pair` scores one pair in pure Python from the same `LinkageModel`, so the
+real-time matcher and the review page agree with the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from civicloop.linkage.clustering import ClusterResult, cluster_pairs
+from civicloop.linkage.model import (
+    BlockingRule,
+    Comparison,
+    FrequencyTable,
+    LinkageModel,
+    PairExplanation,
+    default_blocking_rules,
+    default_comparisons,
+    default_frequencies,
+    splink_comparisons,
+)
+from civicloop.linkage.standardise import (
+    is_standardised,
+    standardise,
+    standardise_record,
+)
+
+__all__ = [
+    "ClusterResult",
+    "LinkageModel",
+    "PairExplanation",
+    "cluster",
+    "dedupe",
+    "explain_pair",
+    "link_files",
+    "predict",
+    "standardise",
+    "train",
+]
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+# EM sessions: each blocks on some fields and so trains the comparisons it does not use.
+# The first also gives the prior: the share of its pairs that match, scaled back up by how
+# often matches share a date of birth.
+_EM_SESSIONS = (
+    "l.dob = r.dob",
+    "l.email = r.email",
+)
+
+
+def _quiet(progress: Progress | None) -> Progress:
+    return progress or (lambda _message: None)
+
+
+def _standardised(records: pa.Table | pl.DataFrame) -> pl.DataFrame:
+    frame = pl.from_arrow(records) if isinstance(records, pa.Table) else records
+    if not isinstance(frame, pl.DataFrame):
+        raise TypeError("records must be a pyarrow.Table or polars.DataFrame")
+    if is_standardised(frame):
+        return frame
+    return standardise(frame)
+
+
+def _frequencies(std: pl.DataFrame, templates: Mapping[str, FrequencyTable]) -> dict:
+    tables = {}
+    for name, template in templates.items():
+        values = std.get_column(template.column).drop_nulls()
+        total = values.len()
+        shares: dict[str, float] = {}
+        if total:
+            counts = values.value_counts(name="n")
+            kept = counts.filter(
+                (pl.col("n") / total >= template.min_share) & (pl.col("n") >= template.min_count)
+            )
+            shares = {
+                v: n / total
+                for v, n in zip(
+                    kept.get_column(template.column).to_list(),
+                    kept.get_column("n").to_list(),
+                    strict=True,
+                )
+            }
+        tables[name] = FrequencyTable(
+            template.column,
+            list(template.cuts),
+            shares,
+            total,
+            min_share=template.min_share,
+            min_count=template.min_count,
+            nickname_groups=template.nickname_groups,
+        )
+    return tables
+
+
+def _with_bands(std: pl.DataFrame, model: LinkageModel) -> pl.DataFrame:
+    """`std` with the model's <column>_band and <column>_near (see FrequencyTable)."""
+    out = std
+    for table in model.frequencies.values():
+        band, near = f"{table.column}_band", f"{table.column}_near"
+        values = out.get_column(table.column).unique().drop_nulls().to_list()
+        lookup = pl.DataFrame(
+            {
+                table.column: values,
+                band: [table.band(v) for v in values],
+                near: [table.near(v) for v in values],
+            },
+            schema={table.column: pl.String(), band: pl.Int32(), near: pl.List(pl.String())},
+        )
+        out = out.drop(band, near, strict=False).join(
+            lookup, on=table.column, how="left", maintain_order="left"
+        )
+    return out
+
+
+def _connection(threads: int | None, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+    con.execute("SET preserve_insertion_order = false")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    return con
+
+
+def _splink_table(std: pl.DataFrame, model: LinkageModel) -> pa.Table:
+    wanted = ["record_id", *model.input_columns()]
+    present = [c for c in dict.fromkeys(wanted) if c in std.columns]
+    return std.select(present).to_arrow()
+
+
+def _linker(
+    tables: list[pa.Table],
+    model: LinkageModel,
+    *,
+    link_type: str,
+    con: duckdb.DuckDBPyConnection,
+    trained: bool,
+    max_iterations: int = 25,
+):
+    from splink import DuckDBAPI, Linker, SettingsCreator
+
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    db_api = DuckDBAPI(connection=con)
+    registered = [
+        db_api.register(table, dataset_display_name=f"records_{i}")
+        for i, table in enumerate(tables)
+    ]
+    settings = SettingsCreator(
+        link_type=link_type,
+        comparisons=splink_comparisons(model.comparisons, trained=trained),
+        blocking_rules_to_generate_predictions=[r.sql() for r in model.blocking_rules],
+        probability_two_random_records_match=model.probability_two_random_records_match,
+        unique_id_column_name="record_id",
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=True,
+        max_iterations=max_iterations,
+        em_convergence=1e-4,
+    )
+    return Linker(registered if len(registered) > 1 else registered[0], settings, log_level=None)
+
+
+def _trained_levels(linker, model: LinkageModel) -> None:
+    """Copy Splink's trained m and u into our model's levels."""
+    settings = linker.misc.save_model_to_json()
+    by_name = {c["output_column_name"]: c for c in settings["comparisons"]}
+    for comparison in model.comparisons:
+        trained = by_name[comparison.name]["comparison_levels"]
+        for level, values in zip(comparison.levels, trained, strict=True):
+            if level.is_null:
+                continue
+            m = values.get("m_probability")
+            u = values.get("u_probability")
+            if not level.fixed_m:
+                level.m = float(m) if isinstance(m, float | int) else None
+            if not level.fixed_u:
+                level.u = float(u) if isinstance(u, float | int) else None
+
+
+def _apply_confirmed_pairs(
+    model: LinkageModel,
+    std: pl.DataFrame,
+    confirmed_pairs: Any,
+    *,
+    pseudo_count: float,
+) -> dict[str, Any]:
+    """Blend m with the levels staff-confirmed matches fall into (EM's m as the prior)."""
+    pairs = (
+        pl.from_arrow(confirmed_pairs) if isinstance(confirmed_pairs, pa.Table) else confirmed_pairs
+    )
+    if not isinstance(pairs, pl.DataFrame):
+        pairs = pl.DataFrame(
+            list(confirmed_pairs), schema=["record_id_l", "record_id_r", "is_match"], orient="row"
+        )
+    matches = pairs.filter(pl.col("is_match").cast(pl.Boolean))
+    banded = _with_bands(std, model)
+    rows = {
+        r["record_id"]: r
+        for r in banded.filter(
+            pl.col("record_id").is_in(
+                pl.concat(
+                    [matches.get_column("record_id_l"), matches.get_column("record_id_r")]
+                ).cast(pl.String())
+            )
+        ).to_dicts()
+    }
+    used = 0
+    counts: dict[str, dict[int, int]] = {c.name: {} for c in model.comparisons}
+    for left_id, right_id in zip(
+        matches.get_column("record_id_l").cast(pl.String()).to_list(),
+        matches.get_column("record_id_r").cast(pl.String()).to_list(),
+        strict=True,
+    ):
+        left, right = rows.get(left_id), rows.get(right_id)
+        if left is None or right is None:
+            continue
+        used += 1
+        for comparison in model.comparisons:
+            level = comparison.level_of(left, right)
+            if not level.is_null:
+                counts[comparison.name][level.gamma] = (
+                    counts[comparison.name].get(level.gamma, 0) + 1
+                )
+    if not used:
+        return {"confirmed_matches_used": 0}
+    for comparison in model.comparisons:
+        observed = counts[comparison.name]
+        n = sum(observed.values())
+        if not n:
+            continue
+        for level in comparison.levels:
+            if level.is_null or (level.fixed_m and level.fixed_u):
+                continue
+            prior_m = level.m or 0.0
+            level.m = (observed.get(level.gamma, 0) + pseudo_count * prior_m) / (n + pseudo_count)
+    return {
+        "confirmed_matches_used": used,
+        "confirmed_non_matches": pairs.height - matches.height,
+    }
+
+
+def _prior_from_dob_session(std: pl.DataFrame, model: LinkageModel, share_in_block: float) -> float:
+    """Probability that two random records match, from EM on pairs with the same birth date.
+
+    matches = (share of same-birth-date pairs that match) x (same-birth-date pairs)
+              / P(same birth date | match) / P(both birth dates known | match)
+    """
+    n = std.height
+    dobs = std.get_column("dob").drop_nulls()
+    if n < 2 or dobs.len() < 2:
+        return 1e-6
+    counts = dobs.value_counts(name="n").get_column("n")
+    block_pairs = float((counts * (counts - 1) / 2).sum())
+    exact = model.comparison("date_of_birth").levels[1]
+    m_exact = exact.m if exact.m else 0.9
+    known = dobs.len() / n
+    matches = share_in_block * block_pairs / m_exact / (known * known)
+    total = n * (n - 1) / 2
+    return min(max(matches / total, 1e-12), 0.5)
+
+
+def train(
+    records: pa.Table | pl.DataFrame,
+    *,
+    confirmed_pairs: Any = None,
+    seed: int = 42,
+    comparisons: list[Comparison] | None = None,
+    blocking_rules: list[BlockingRule] | None = None,
+    u_pairs: float = 5e6,
+    em_pairs: float = 2e6,
+    max_iterations: int = 25,
+    confirmed_weight: float = 200.0,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    progress: Progress | None = None,
+) -> LinkageModel:
+    """A model trained on `records`: u by random sampling, m by EM, no labels needed.
+
+    `confirmed_pairs` (record_id_l, record_id_r, is_match) from staff, when given, pull each
+    comparison's m towards the levels confirmed matches fall in, with EM's m counting as
+    `confirmed_weight` pseudo-pairs.
+    """
+    say = _quiet(progress)
+    say("standardising")
+    std = _standardised(records)
+    model = LinkageModel(
+        comparisons=comparisons or default_comparisons(),
+        blocking_rules=blocking_rules or default_blocking_rules(),
+        frequencies=default_frequencies(),
+    )
+    model.frequencies = _frequencies(std, model.frequencies)
+    banded = _with_bands(std, model)
+    con = _connection(threads, memory_limit)
+    sessions = []
+    try:
+        linker = _linker(
+            [_splink_table(banded, model)],
+            model,
+            link_type="dedupe_only",
+            con=con,
+            trained=False,
+            max_iterations=max_iterations,
+        )
+        say("estimating u by random sampling")
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=u_pairs, seed=seed, min_count_per_level=None, num_chunks=1
+        )
+        for i, rule in enumerate(_EM_SESSIONS):
+            say(f"estimating m by expectation maximisation ({i + 1}/{len(_EM_SESSIONS)})")
+            session = linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=em_pairs
+            )
+            sessions.append(session.core_model_settings.probability_two_random_records_match)
+        _trained_levels(linker, model)
+    finally:
+        con.close()
+    model.probability_two_random_records_match = _prior_from_dob_session(std, model, sessions[0])
+    notes: dict[str, Any] = {
+        "records": std.height,
+        "seed": seed,
+        "u_pairs": u_pairs,
+        "em_sessions": list(_EM_SESSIONS),
+        "em_pairs": em_pairs,
+        "match_share_in_first_session": sessions[0],
+    }
+    if confirmed_pairs is not None:
+        notes |= _apply_confirmed_pairs(model, std, confirmed_pairs, pseudo_count=confirmed_weight)
+    model.training = notes
+    return model
+
+
+def _output_columns(model: LinkageModel, linking: bool) -> list[str]:
+    columns = ["record_id_l", "record_id_r"]
+    if linking:
+        columns += ["source_dataset_l", "source_dataset_r"]
+    columns += ["match_weight", "match_probability"]
+    columns += [f"gamma_{c.name}" for c in model.comparisons]
+    for c in model.comparisons:
+        columns += [f"mw_{c.name}", f"bf_{c.name}"]
+    return columns
+
+
+def _output_sql(table: str, model: LinkageModel, linking: bool) -> str:
+    """Only the columns we return, so the matching columns Splink keeps never leave DuckDB."""
+    columns = [
+        "CAST(record_id_l AS VARCHAR) AS record_id_l",
+        "CAST(record_id_r AS VARCHAR) AS record_id_r",
+    ]
+    if linking:
+        columns += ["source_dataset_l", "source_dataset_r"]
+    columns += ["match_weight", "match_probability"]
+    columns += [f"CAST(gamma_{c.name} AS TINYINT) AS gamma_{c.name}" for c in model.comparisons]
+    columns += [f"mw_{c.name}" for c in model.comparisons]
+    return f"SELECT {', '.join(columns)} FROM {table}"
+
+
+def predict(
+    records: pa.Table | pl.DataFrame,
+    model: LinkageModel,
+    *,
+    threshold_probability: float | None = 0.01,
+    other: pa.Table | pl.DataFrame | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> pl.DataFrame:
+    """Scored candidate pairs at or above `threshold_probability`.
+
+    Columns: record_id_l, record_id_r, match_weight, match_probability, then per comparison
+    gamma_<name> (Splink's level number: -1 null, 0 the catch-all) and its contribution as
+    mw_<name> (log2) and bf_<name> (the Bayes factor 2**mw). With `other`, links the two
+    tables instead (record ids then need not be unique across them; see source_dataset_*).
+    """
+    tables = [_splink_table(_with_bands(_standardised(records), model), model)]
+    if other is not None:
+        tables.append(_splink_table(_with_bands(_standardised(other), model), model))
+    con = _connection(threads, memory_limit)
+    try:
+        linker = _linker(
+            tables,
+            model,
+            link_type="dedupe_only" if other is None else "link_only",
+            con=con,
+            trained=True,
+        )
+        result = linker.inference.predict(
+            threshold_match_probability=threshold_probability, warning_mode="never"
+        )
+        frame = pl.from_arrow(
+            con.sql(_output_sql(result.physical_name, model, other is not None)).to_arrow_table()
+        )
+    finally:
+        con.close()
+    assert isinstance(frame, pl.DataFrame)
+    return frame.with_columns(
+        [(2.0 ** pl.col(f"mw_{c.name}")).alias(f"bf_{c.name}") for c in model.comparisons]
+    ).select(_output_columns(model, other is not None))
+
+
+def explain_pair(
+    model: LinkageModel, record_a: Mapping[str, Any], record_b: Mapping[str, Any]
+) -> PairExplanation:
+    """Why two records do (or do not) look like one person; pure Python, no Splink.
+
+    Records are raw dicts (given_name, family_name, date_of_birth, ...) or already
+    standardised ones; the result agrees with `predict` for the same pair.
+    """
+    left = record_a if "given_groups" in record_a else standardise_record(record_a)
+    right = record_b if "given_groups" in record_b else standardise_record(record_b)
+    return model.explain_standardised(model.enrich(left), model.enrich(right))
+
+
+def _pairs_frame(pairs: Any) -> pl.DataFrame:
+    if isinstance(pairs, pa.Table):
+        pairs = pl.from_arrow(pairs)
+    if not isinstance(pairs, pl.DataFrame):
+        raise TypeError("pairs must be a pyarrow.Table or polars.DataFrame")
+    return pairs
+
+
+def _decisions(confirmed_pairs: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    if confirmed_pairs is None:
+        return [], []
+    frame = (
+        pl.DataFrame(
+            list(confirmed_pairs), schema=["record_id_l", "record_id_r", "is_match"], orient="row"
+        )
+        if not isinstance(confirmed_pairs, pl.DataFrame | pa.Table)
+        else _pairs_frame(confirmed_pairs)
+    )
+    must, cannot = [], []
+    for a, b, is_match in frame.select("record_id_l", "record_id_r", "is_match").iter_rows():
+        (must if is_match else cannot).append((str(a), str(b)))
+    return must, cannot
+
+
+def cluster(
+    records: pa.Table | pl.DataFrame,
+    pairs: pa.Table | pl.DataFrame,
+    *,
+    merge_threshold: float,
+    review_threshold: float,
+    max_cluster_size: int = 20,
+    min_cohesion: float = 0.5,
+    model: LinkageModel | None = None,
+    confirmed_pairs: Any = None,
+) -> ClusterResult:
+    """Clusters of `records` from scored `pairs` (see civicloop.linkage.clustering).
+
+    `clusters` has record_id, cluster_id (the smallest record id of the cluster) and status:
+    'merged', 'singleton', or 'review' (a proposed cluster that failed its checks, left
+    unmerged). `review_pairs` lists pairs in the uncertain band and the links of failed or
+    split clusters. `model` scores the pairs inside each cluster for conflicts and cohesion
+    (default: the model's comparisons with untrained, neutral weights are not enough, so
+    pass the model you predicted with). `confirmed_pairs` (record_id_l, record_id_r,
+    is_match) from staff are kept: confirmed matches always join, rejected ones never do.
+    """
+    if model is None:
+        raise ValueError("cluster needs the model the pairs were predicted with")
+    std = _with_bands(_standardised(records), model)
+    must, cannot = _decisions(confirmed_pairs)
+    return cluster_pairs(
+        std,
+        _pairs_frame(pairs),
+        model,
+        merge_threshold=merge_threshold,
+        review_threshold=review_threshold,
+        max_cluster_size=max_cluster_size,
+        min_cohesion=min_cohesion,
+        must_link=must,
+        cannot_link=cannot,
+    )
+
+
+def _record_probabilities(result: ClusterResult, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Each record's strongest link inside its cluster (or, unmerged, its strongest link)."""
+    ends = pl.concat(
+        [
+            pairs.select(
+                pl.col("record_id_l").alias("record_id"),
+                pl.col("record_id_r").alias("other"),
+                "match_probability",
+            ),
+            pairs.select(
+                pl.col("record_id_r").alias("record_id"),
+                pl.col("record_id_l").alias("other"),
+                "match_probability",
+            ),
+        ]
+    )
+    clusters = result.clusters
+    joined = ends.join(clusters, on="record_id").join(
+        clusters.select(
+            pl.col("record_id").alias("other"), pl.col("cluster_id").alias("other_cluster")
+        ),
+        on="other",
+    )
+    inside = (
+        joined.filter(
+            (pl.col("status") != "merged") | (pl.col("cluster_id") == pl.col("other_cluster"))
+        )
+        .group_by("record_id")
+        .agg(pl.col("match_probability").max())
+    )
+    return clusters.join(inside, on="record_id", how="left", maintain_order="left").select(
+        "record_id", "cluster_id", "match_probability", "status"
+    )
+
+
+def dedupe(
+    records: pa.Table | pl.DataFrame,
+    *,
+    model: LinkageModel | None = None,
+    merge_threshold: float | None = None,
+    review_threshold: float | None = None,
+    max_cluster_size: int = 20,
+    min_cohesion: float = 0.5,
+    confirmed_pairs: Any = None,
+    seed: int = 42,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    progress: Progress | None = None,
+) -> pl.DataFrame:
+    """One row per record: record_id, cluster_id, match_probability, status.
+
+    Trains a model on the records themselves unless one is given. Records in a cluster
+    sent to review keep their proposed cluster_id with status 'review' and count as not
+    merged.
+    """
+    say = _quiet(progress)
+    std = _standardised(records)
+    if model is None:
+        model = train(
+            std,
+            confirmed_pairs=confirmed_pairs,
+            seed=seed,
+            threads=threads,
+            memory_limit=memory_limit,
+            progress=progress,
+        )
+    merge = model.merge_threshold if merge_threshold is None else merge_threshold
+    review = model.review_threshold if review_threshold is None else review_threshold
+    say("scoring candidate pairs")
+    pairs = predict(
+        std, model, threshold_probability=review, threads=threads, memory_limit=memory_limit
+    )
+    say("clustering")
+    result = cluster(
+        std,
+        pairs,
+        merge_threshold=merge,
+        review_threshold=review,
+        max_cluster_size=max_cluster_size,
+        min_cohesion=min_cohesion,
+        model=model,
+        confirmed_pairs=confirmed_pairs,
+    )
+    return _record_probabilities(result, pairs)
+
+
+def link_files(
+    a: pa.Table | pl.DataFrame,
+    b: pa.Table | pl.DataFrame,
+    *,
+    model: LinkageModel | None = None,
+    merge_threshold: float | None = None,
+    review_threshold: float | None = None,
+    max_cluster_size: int = 20,
+    min_cohesion: float = 0.5,
+    seed: int = 42,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    progress: Progress | None = None,
+) -> pl.DataFrame:
+    """Link two tables: one row per record of either, with source 'a' or 'b'.
+
+    Columns: source, record_id, cluster_id, match_probability, status. Only pairs across
+    the tables are scored; a cluster_id is '<source>:<record_id>' of its smallest member.
+    """
+    say = _quiet(progress)
+    std_a = _standardised(a)
+    std_b = _standardised(b)
+    both = pl.concat(
+        [
+            std_a.with_columns(pl.concat_str(pl.lit("a:"), "record_id").alias("record_id")),
+            std_b.with_columns(pl.concat_str(pl.lit("b:"), "record_id").alias("record_id")),
+        ]
+    )
+    if model is None:
+        model = train(
+            both, seed=seed, threads=threads, memory_limit=memory_limit, progress=progress
+        )
+    merge = model.merge_threshold if merge_threshold is None else merge_threshold
+    review = model.review_threshold if review_threshold is None else review_threshold
+    say("scoring candidate pairs")
+    pairs = predict(
+        both.filter(pl.col("record_id").str.starts_with("a:")),
+        model,
+        other=both.filter(pl.col("record_id").str.starts_with("b:")),
+        threshold_probability=review,
+        threads=threads,
+        memory_limit=memory_limit,
+    )
+    say("clustering")
+    result = cluster(
+        both,
+        pairs,
+        merge_threshold=merge,
+        review_threshold=review,
+        max_cluster_size=max_cluster_size,
+        min_cohesion=min_cohesion,
+        model=model,
+    )
+    out = _record_probabilities(result, pairs)
+    return out.select(
+        pl.col("record_id").str.slice(0, 1).alias("source"),
+        pl.col("record_id").str.slice(2).alias("record_id"),
+        "cluster_id",
+        "match_probability",
+        "status",
+    )
