@@ -464,8 +464,9 @@ class _CsvRows:
         self.name = name
         self.last_line = 0
         self.header: list[str] = []
-        for fields in self._records():
-            self.header = [h.strip() for h in fields[1]]
+        self.warnings: list[str] = []
+        for _, names in self._records():
+            self.header = [name.strip() for name in names]
             break
         self._check_header(mapping)
         taken = mapping.columns
@@ -516,8 +517,6 @@ class _CsvRows:
 
     def columns_of(self, row: _Row) -> list[str]:
         return self.extra_columns
-
-    warnings: list[str] = []
 
     def check_columns(self, mapping: Mapping) -> None:
         """Checked when the header was read."""
@@ -598,7 +597,9 @@ class _JsonLines:
             )
 
 
-def _validate(row: _Row, mapping: Mapping, extra_columns: list[str], today: dt.date):
+def _validate(
+    row: _Row, mapping: Mapping, extra_columns: list[str], today: dt.date
+) -> tuple[_Candidate | None, list[str], str]:
     """The record a readable row gives, or why it gives none; and its local id if known."""
     row_values = row.values or {}
     reasons = []
