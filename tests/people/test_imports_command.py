@@ -121,6 +121,15 @@ def test_link_new_as_people_reports_the_people_it_made(workdir):
     assert Link.objects.filter(method=Link.Method.CREATED).count() == 3
 
 
+def test_warnings_of_a_json_lines_import_go_to_stderr(workdir):
+    (workdir / "delta.jsonl").write_text('{"Tenant ref": "H-0001"}\n', encoding="utf-8")
+    out, err = run(workdir, "delta.jsonl")
+    assert "│ created      │     1 │" in out
+    assert (
+        "Warning: No record in the file has the field 'Surname': nothing was read from it." in err
+    )
+
+
 def test_a_format_flag_reads_a_file_whose_name_does_not_say(workdir):
     shutil.copy(workdir / "housing.csv", workdir / "housing.txt")
     out, _ = run(workdir, "housing.txt", "--format=csv")

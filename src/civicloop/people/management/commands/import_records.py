@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from civicloop.people.imports import ImportFailed, ImportReport, RowsRejected, import_records
 
-PHASES = (("read", "Reading and checking"), ("write", "Writing records"))
+PHASES = {"read": "Reading and checking", "write": "Writing records"}
 
 
 class Command(BaseCommand):
@@ -68,9 +75,11 @@ class Command(BaseCommand):
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=err, disable=options["verbosity"] == 0) as progress:
-            tasks = {key: progress.add_task(label, total=None) for key, label in PHASES}
+            tasks: dict[str, TaskID] = {}
 
             def advance(phase: str, done: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = progress.add_task(PHASES[phase], total=total)
                 progress.update(tasks[phase], completed=done, total=total)
 
             try:
@@ -89,6 +98,8 @@ class Command(BaseCommand):
                 progress.stop()
                 raise self._failed(err, failure) from failure
         if options["verbosity"] > 0:
+            for warning in report.warnings:
+                err.print(f"Warning: {warning}", markup=False)
             self._print_report(out, report)
 
     def _failed(self, err: Console, failure: ImportFailed) -> CommandError:
