@@ -475,3 +475,10 @@ def test_link_with_the_real_engine_is_idempotent_and_keeps_decisions(city):
     assert now[joined[0]][0] != now[joined[1]][0]
     again, _ = link()
     assert links_now() == now and again.links_created == 0
+
+
+def test_linking_runs_as_a_background_task(city, engine):
+    from civicloop.linkage.tasks import link_records
+
+    run = LinkageRun.objects.get(pk=link_records.call())
+    assert run.status == "finished" and run.links_created > 0
