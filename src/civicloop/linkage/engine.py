@@ -55,10 +55,11 @@ Progress = Callable[[str], None]
 
 # EM sessions: each blocks on some fields and so trains the comparisons it does not use.
 # The first also gives the prior: the share of its pairs that match, scaled back up by how
-# often matches share a date of birth.
+# often matches share a date of birth. The second, on a shared phone, is mostly households:
+# it teaches the date of birth what separates a person from their family.
 _EM_SESSIONS = (
     "l.dob = r.dob",
-    "l.email = r.email",
+    "l.phone = r.phone",
 )
 
 

@@ -40,12 +40,25 @@ def _sql(p: Predicate) -> str:
     if op == "eq_swap":
         col, swap = args
         return f"({col}_l = {swap}_r OR {swap}_l = {col}_r)"
+    if op == "crossed":
+        a, b = args
+        return f"({a}_l = {b}_r AND {b}_l = {a}_r)"
     if op == "overlap":
         (col,) = args
         return f"list_has_any({col}_l, {col}_r)"
     if op == "dl_le":
         col, k = args
-        return f"damerau_levenshtein({col}_l, {col}_r) <= {int(k)}"
+        left, right = f"{col}_l", f"{col}_r"
+        # Cheap necessary conditions first, so the edit distance runs on few pairs: lengths
+        # within k and, for k = 1 and words of 3+ letters, the first or the last letter kept.
+        guard = f"abs(length({left}) - length({right})) <= {int(k)}"
+        if int(k) == 1:
+            guard += (
+                f" AND (least(length({left}), length({right})) <= 2"
+                f" OR substr({left}, 1, 1) = substr({right}, 1, 1)"
+                f" OR substr({left}, -1, 1) = substr({right}, -1, 1))"
+            )
+        return f"({guard} AND damerau_levenshtein({left}, {right}) <= {int(k)})"
     if op == "absdiff_le":
         col, k = args
         return f"abs({col}_l - {col}_r) <= {int(k)}"
@@ -100,6 +113,9 @@ def evaluate(p: Predicate, left: Mapping[str, Any], right: Mapping[str, Any]) ->
                 evaluate(["eq2", swap, col], left, right),
             ]
         )
+    if op == "crossed":
+        a, b = args
+        return _and([evaluate(["eq2", a, b], left, right), evaluate(["eq2", b, a], left, right)])
     if op == "eq2":
         a, b = left.get(args[0]), right.get(args[1])
         return None if a is None or b is None else a == b
@@ -138,7 +154,7 @@ def predicate_columns(p: Predicate | None) -> set[str]:
     op, *args = p
     if op in ("and", "or", "not"):
         return set().union(*(predicate_columns(a) for a in args))
-    if op in ("eq_swap",):
+    if op in ("eq_swap", "crossed"):
         return {args[0], args[1]}
     return {args[0]}
 
@@ -259,7 +275,10 @@ class FrequencyTable:
                 for key in slips(name):
                     index.setdefault(key, []).append(name)
             self._index = index
-        names = sorted({value, *(n for key in slips(value) for n in self._index.get(key, ()))})
+        candidates = {n for key in slips(value) for n in self._index.get(key, ())}
+        names = sorted(
+            {value, *(n for n in candidates if DamerauLevenshtein.distance(n, value) <= 1)}
+        )
         if not self.nickname_groups:
             return names
         groups: list[str] = []
@@ -462,7 +481,7 @@ GIVEN_COMPATIBLE: Predicate = [
     ["missing", "given"],
     ["eq", "given"],
     ["overlap", "given_groups"],
-    ["overlap", "given_slips"],
+    ["dl_le", "given", 1],
     ["overlap", "given_near"],
     ["eq", "given_sound"],
     ["initial", "given"],
@@ -476,11 +495,13 @@ TWO_OF_THREE_DATE_PARTS: Predicate = [
     ["and", ["eq", "dob_month"], ["eq", "dob_day"]],
 ]
 
+# Same date, day and month swapped, or one part mistyped. Written on the date's parts, not
+# on `dob` itself, so EM blocked on `dob` still trains the comparisons gated by it.
 DOB_COMPATIBLE: Predicate = [
     "or",
     ["missing", "dob_year"],
-    ["absdiff_le", "dob_year", 1],
     TWO_OF_THREE_DATE_PARTS,
+    ["and", ["eq", "dob_year"], ["crossed", "dob_month", "dob_day"]],
 ]
 
 # A household shares its surname, address, phone and sometimes an email built from a shared
@@ -521,7 +542,7 @@ def default_comparisons() -> list[Comparison]:
                 Level("Given name missing", ["missing", "given"], is_null=True),
                 *_exact_by_band("given", "given name"),
                 Level("Nickname of the same name", ["overlap", "given_groups"]),
-                Level("One typing slip apart", ["overlap", "given_slips"]),
+                Level("One typing slip apart", ["dl_le", "given", 1]),
                 Level("Both close to one name on the register", ["overlap", "given_near"]),
                 Level("Sounds alike", ["eq", "given_sound"]),
                 Level("Initial agrees", ["initial", "given"]),
@@ -540,7 +561,7 @@ def default_comparisons() -> list[Comparison]:
             [
                 Level("Family name missing", ["missing", "family"], is_null=True),
                 *_exact_by_band("family", "family name"),
-                Level("One typing slip apart", ["overlap", "family_slips"]),
+                Level("One typing slip apart", ["dl_le", "family", 1]),
                 Level("Both close to one name on the register", ["overlap", "family_near"]),
                 Level(
                     "Sounds alike or shares a part",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from rapidfuzz.distance import DamerauLevenshtein
+
 # Formal name -> short forms, all lower case and folded (no accents, no spaces).
 _TABLE = """
 abigail: abby abbie gail
@@ -288,7 +290,11 @@ def name_groups(folded: str) -> tuple[str, ...]:
         return known
     if len(folded) < _MIN_FUZZY_LENGTH:
         return (folded,)
-    near = sorted({n for key in _drop_one(folded) for n in _SLIP_INDEX.get(key, ())})
+    near = sorted(
+        n
+        for n in {n for key in _drop_one(folded) for n in _SLIP_INDEX.get(key, ())}
+        if DamerauLevenshtein.distance(n, folded) <= 1
+    )
     groups = [folded]
     for name in near:
         groups.extend(g for g in _GROUPS[name] if g not in groups)

@@ -39,11 +39,9 @@ STANDARD_SCHEMA: dict[str, pl.DataType] = {
     "given_groups": pl.List(pl.String()),
     "given_key": pl.String(),
     "given_sound": pl.String(),
-    "given_slips": pl.List(pl.String()),
     "family": pl.String(),
     "family_tokens": pl.List(pl.String()),
     "family_sound": pl.String(),
-    "family_slips": pl.List(pl.String()),
     "dob": pl.String(),
     "dob_swap": pl.String(),
     "dob_year": pl.Int32(),
@@ -102,36 +100,33 @@ def name_tokens(text: Any, *, join_hyphens: bool = False) -> list[str]:
 def slips(word: str) -> tuple[str, ...]:
     """The word and every way of dropping one letter from it.
 
-    Two words whose sets meet are one typing slip apart: a letter dropped, added, changed
-    or two neighbours swapped (and a few two-letter moves). Comparing these sets is a cheap
-    list overlap where an edit distance over millions of pairs would be slow.
+    Two words one typing slip apart (a letter dropped, added, changed, or two neighbours
+    swapped) always share one of these keys, so they index a dictionary for near names.
     """
     return tuple(dict.fromkeys([word, *(word[:i] + word[i + 1 :] for i in range(len(word)))]))
 
 
 @lru_cache(maxsize=100_000)
-def _given_fields(
-    raw: str,
-) -> tuple[str | None, tuple[str, ...], str | None, str | None, tuple[str, ...]]:
+def _given_fields(raw: str) -> tuple[str | None, tuple[str, ...], str | None, str | None]:
     # 'Ji-woo' and 'Jean-Luc' are one given name; 'Mary Ann' is a first and a middle name.
     tokens = name_tokens(raw, join_hyphens=True)
     if len(tokens) > 1 and tokens[0] in _TITLES:
         tokens = tokens[1:]
     if not tokens:
-        return None, (), None, None, ()
+        return None, (), None, None
     given = tokens[0]
     sound = jellyfish.metaphone(given)[:12] or given
-    return given, name_groups(given), canonical(given), sound, slips(given)
+    return given, name_groups(given), canonical(given), sound
 
 
 @lru_cache(maxsize=100_000)
-def _family_fields(raw: str) -> tuple[str | None, tuple[str, ...], str | None, tuple[str, ...]]:
+def _family_fields(raw: str) -> tuple[str | None, tuple[str, ...], str | None]:
     tokens = name_tokens(raw)
     if not tokens:
-        return None, (), None, ()
+        return None, (), None
     family = "".join(tokens)
     sound = jellyfish.metaphone(family)[:12] or family
-    return family, tuple(tokens), sound, slips(family)
+    return family, tuple(tokens), sound
 
 
 def parse_date(value: Any, *, dayfirst: bool = True) -> dt.date | None:
@@ -238,12 +233,10 @@ def standardise_record(record: Mapping[str, Any], *, dayfirst: bool = True) -> d
     """The standardised fields of one record (a dict with any of INPUT_FIELDS)."""
     given_raw = _text(record.get("given_name"))
     family_raw = _text(record.get("family_name"))
-    given, groups, key, given_sound, given_slips = (
-        _given_fields(given_raw) if given_raw else (None, (), None, None, ())
+    given, groups, key, given_sound = (
+        _given_fields(given_raw) if given_raw else (None, (), None, None)
     )
-    family, tokens, family_sound, family_slips = (
-        _family_fields(family_raw) if family_raw else (None, (), None, ())
-    )
+    family, tokens, family_sound = _family_fields(family_raw) if family_raw else (None, (), None)
     dob, dob_swap, dob_year, dob_month, dob_day = _dob_fields(record.get("date_of_birth"), dayfirst)
     email, local = email_fields(_text(record.get("email")))
     postcode, outward = postcode_fields(_text(record.get("postcode")))
@@ -257,11 +250,9 @@ def standardise_record(record: Mapping[str, Any], *, dayfirst: bool = True) -> d
         "given_groups": list(groups) if given else None,
         "given_key": key,
         "given_sound": given_sound,
-        "given_slips": list(given_slips) if given else None,
         "family": family,
         "family_tokens": list(tokens) if family else None,
         "family_sound": family_sound,
-        "family_slips": list(family_slips) if family else None,
         "dob": dob,
         "dob_swap": dob_swap,
         "dob_year": dob_year,
@@ -327,12 +318,12 @@ def standardise(records: pa.Table | pl.DataFrame, *, dayfirst: bool = True) -> p
         return column.str.strip_chars().replace("", None)
 
     def given_row(v: str) -> tuple:
-        given, groups, key, sound, given_slips = _given_fields(v)
-        return given, list(groups) if given else None, key, sound, list(given_slips) or None
+        given, groups, key, sound = _given_fields(v)
+        return given, list(groups) if given else None, key, sound
 
     def family_row(v: str) -> tuple:
-        family, tokens, sound, family_slips = _family_fields(v)
-        return family, list(tokens) if family else None, sound, list(family_slips) or None
+        family, tokens, sound = _family_fields(v)
+        return family, list(tokens) if family else None, sound
 
     parts = [
         pl.DataFrame(
@@ -344,14 +335,14 @@ def standardise(records: pa.Table | pl.DataFrame, *, dayfirst: bool = True) -> p
         _map_unique(
             text_column("given_name"),
             given_row,
-            ["given", "given_groups", "given_key", "given_sound", "given_slips"],
-            [pl.String(), pl.List(pl.String()), pl.String(), pl.String(), pl.List(pl.String())],
+            ["given", "given_groups", "given_key", "given_sound"],
+            [pl.String(), pl.List(pl.String()), pl.String(), pl.String()],
         ),
         _map_unique(
             text_column("family_name"),
             family_row,
-            ["family", "family_tokens", "family_sound", "family_slips"],
-            [pl.String(), pl.List(pl.String()), pl.String(), pl.List(pl.String())],
+            ["family", "family_tokens", "family_sound"],
+            [pl.String(), pl.List(pl.String()), pl.String()],
         ),
         _map_unique(
             text_column("date_of_birth"),
