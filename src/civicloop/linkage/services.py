@@ -403,6 +403,7 @@ class _Applied:
     merges: list[int] = field(default_factory=list)
     review_items: list[int] = field(default_factory=list)
     served: int = 0
+    golden_updated: int = 0
 
 
 def linkage_run(
@@ -563,6 +564,7 @@ def _apply(
         run.counts = {
             "records_kept_for_review": plan.kept_for_review,
             "departments_now_serving": applied.served,
+            "golden_records_updated": applied.golden_updated,
             "decisions_in_effect": len(decisions),
             **{f"engine_{k}": v for k, v in (result.summary or {}).items() if _is_count(v)},
         }
@@ -578,6 +580,7 @@ def _apply(
                 "links_ended": run.links_ended,
                 "people_created": run.people_created,
                 "people_merged": run.people_merged,
+                "golden_records_updated": applied.golden_updated,
                 "review_items": run.review_items_created,
             },
         )
@@ -742,6 +745,7 @@ def _survivorship(plan, current, resolve, resolver, applied: _Applied, run) -> N
         updates = merging.apply_golden_changes(person, changes)
         if updates:
             Person.objects.filter(pk=person.id).update(**updates)
+            applied.golden_updated += 1
             sources += [
                 PersonFieldSource(
                     person=person,
