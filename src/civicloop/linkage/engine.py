@@ -9,6 +9,8 @@ real-time matcher and the review page agree with the batch.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -58,9 +60,21 @@ Progress = Callable[[str], None]
 # often matches share a date of birth. The second, on a shared phone, is mostly households:
 # it teaches the date of birth what separates a person from their family.
 _EM_SESSIONS = (
-    "l.dob = r.dob",
-    "l.phone = r.phone",
+    ("l.dob = r.dob", "dob"),
+    ("l.phone = r.phone", "phone"),
 )
+
+
+@contextlib.contextmanager
+def _splink_quiet():
+    """Splink prints some notices; they would break a progress display."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+def _pairs_sharing(std: pl.DataFrame, column: str) -> int:
+    counts = std.get_column(column).drop_nulls().value_counts(name="n").get_column("n")
+    return int((counts * (counts - 1) // 2).sum())
 
 
 def _quiet(progress: Progress | None) -> Progress:
@@ -148,12 +162,11 @@ def _linker(
     *,
     link_type: str,
     con: duckdb.DuckDBPyConnection,
-    trained: bool,
     max_iterations: int = 25,
 ):
     from splink import DuckDBAPI, Linker, SettingsCreator
 
-    logging.getLogger("splink").setLevel(logging.WARNING)
+    logging.getLogger("splink").setLevel(logging.ERROR)
     db_api = DuckDBAPI(connection=con)
     registered = [
         db_api.register(table, dataset_display_name=f"records_{i}")
@@ -161,7 +174,7 @@ def _linker(
     ]
     settings = SettingsCreator(
         link_type=link_type,
-        comparisons=splink_comparisons(model.comparisons, trained=trained),
+        comparisons=splink_comparisons(model.comparisons),
         blocking_rules_to_generate_predictions=[r.sql() for r in model.blocking_rules],
         probability_two_random_records_match=model.probability_two_random_records_match,
         unique_id_column_name="record_id",
@@ -184,10 +197,11 @@ def _trained_levels(linker, model: LinkageModel) -> None:
                 continue
             m = values.get("m_probability")
             u = values.get("u_probability")
-            if not level.fixed_m:
-                level.m = float(m) if isinstance(m, float | int) else None
-            if not level.fixed_u:
-                level.u = float(u) if isinstance(u, float | int) else None
+            # A level training never saw keeps its default.
+            if not level.fixed_m and isinstance(m, float | int):
+                level.m = float(m)
+            if not level.fixed_u and isinstance(u, float | int):
+                level.u = float(u)
 
 
 def _apply_confirmed_pairs(
@@ -279,10 +293,11 @@ def train(
     seed: int = 42,
     comparisons: list[Comparison] | None = None,
     blocking_rules: list[BlockingRule] | None = None,
-    u_pairs: float = 5e6,
+    u_pairs: float = 2e6,
     em_pairs: float = 2e6,
     max_iterations: int = 25,
     confirmed_weight: float = 200.0,
+    min_em_pairs: int = 100,
     threads: int | None = None,
     memory_limit: str | None = None,
     progress: Progress | None = None,
@@ -303,38 +318,47 @@ def train(
     )
     model.frequencies = _frequencies(std, model.frequencies)
     banded = _with_bands(std, model)
+    notes: dict[str, Any] = {"records": std.height, "seed": seed, "u_pairs": u_pairs}
+    sessions: dict[str, float] = {}
     con = _connection(threads, memory_limit)
-    sessions = []
     try:
         linker = _linker(
             [_splink_table(banded, model)],
             model,
             link_type="dedupe_only",
             con=con,
-            trained=False,
             max_iterations=max_iterations,
         )
-        say("estimating u by random sampling")
-        linker.training.estimate_u_using_random_sampling(
-            max_pairs=u_pairs, seed=seed, min_count_per_level=None, num_chunks=1
-        )
-        for i, rule in enumerate(_EM_SESSIONS):
+        if std.height >= 2:
+            say("estimating u by random sampling")
+            with _splink_quiet():
+                linker.training.estimate_u_using_random_sampling(
+                    max_pairs=u_pairs, seed=seed, min_count_per_level=None, num_chunks=1
+                )
+        for i, (rule, column) in enumerate(_EM_SESSIONS):
+            blocked = _pairs_sharing(std, column)
+            if blocked < min_em_pairs:
+                notes.setdefault("em_skipped", []).append(f"{rule} ({blocked} pairs)")
+                continue
             say(f"estimating m by expectation maximisation ({i + 1}/{len(_EM_SESSIONS)})")
-            session = linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, max_pairs=em_pairs
-            )
-            sessions.append(session.core_model_settings.probability_two_random_records_match)
+            with _splink_quiet():
+                session = linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, max_pairs=em_pairs
+                )
+            sessions[column] = session.core_model_settings.probability_two_random_records_match
         _trained_levels(linker, model)
     finally:
         con.close()
-    model.probability_two_random_records_match = _prior_from_dob_session(std, model, sessions[0])
-    notes: dict[str, Any] = {
-        "records": std.height,
-        "seed": seed,
-        "u_pairs": u_pairs,
-        "em_sessions": list(_EM_SESSIONS),
+    if "dob" in sessions:
+        prior = _prior_from_dob_session(std, model, sessions["dob"])
+    else:
+        # No EM on birth dates to go by: assume about one duplicate for every two records.
+        prior = 0.5 / max(std.height - 1, 1)
+    model.probability_two_random_records_match = prior
+    notes |= {
         "em_pairs": em_pairs,
-        "match_share_in_first_session": sessions[0],
+        "em_sessions": [rule for rule, column in _EM_SESSIONS if column in sessions],
+        "match_share_in_em_blocks": sessions,
     }
     if confirmed_pairs is not None:
         notes |= _apply_confirmed_pairs(model, std, confirmed_pairs, pseudo_count=confirmed_weight)
@@ -393,11 +417,11 @@ def predict(
             model,
             link_type="dedupe_only" if other is None else "link_only",
             con=con,
-            trained=True,
         )
-        result = linker.inference.predict(
-            threshold_match_probability=threshold_probability, warning_mode="never"
-        )
+        with _splink_quiet():
+            result = linker.inference.predict(
+                threshold_match_probability=threshold_probability, warning_mode="never"
+            )
         frame = pl.from_arrow(
             con.sql(_output_sql(result.physical_name, model, other is not None)).to_arrow_table()
         )
@@ -631,3 +655,38 @@ def link_files(
         "match_probability",
         "status",
     )
+
+
+def count_candidate_pairs(
+    records: pa.Table | pl.DataFrame,
+    model: LinkageModel,
+    *,
+    sample: float = 1.0,
+    threads: int | None = None,
+) -> list[dict[str, Any]]:
+    """Pairs each blocking rule adds (after the rules before it), counted by Splink."""
+    from splink import DuckDBAPI
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    table = _splink_table(_with_bands(_standardised(records), model), model)
+    con = _connection(threads, None)
+    try:
+        db_api = DuckDBAPI(connection=con)
+        registered = db_api.register(table, dataset_display_name="records")
+        counts = count_comparisons_from_blocking_rules(
+            registered,
+            blocking_rules=[r.sql() for r in model.blocking_rules],
+            link_type="dedupe_only",
+            unique_id_column_name="record_id",
+            record_sample_proportion=sample,
+        )
+    finally:
+        con.close()
+    return [
+        {
+            "rule": rule.name,
+            "added": int(c["marginal_comparison_count"]),
+            "cumulative": int(c["cumulative_comparison_count"]),
+        }
+        for rule, c in zip(model.blocking_rules, counts, strict=True)
+    ]

@@ -520,9 +520,14 @@ NEUTRAL = 1e-3  # m = u: the level says nothing either way
 def _exact_by_band(column: str, noun: str) -> list[Level]:
     band = f"{column}_band"
     return [
-        Level(f"Same {noun}, common", ["and", ["eq", column], ["ge", band, 2]]),
-        Level(f"Same {noun}, fairly common", ["and", ["eq", column], ["ge", band, 1]]),
-        Level(f"Same {noun}, rare", ["eq", column]),
+        Level(f"Same {noun}, common", ["and", ["eq", column], ["ge", band, 2]], m=0.15, u=4e-3),
+        Level(
+            f"Same {noun}, fairly common",
+            ["and", ["eq", column], ["ge", band, 1]],
+            m=0.4,
+            u=2e-3,
+        ),
+        Level(f"Same {noun}, rare", ["eq", column], m=0.1, u=1e-4),
     ]
 
 
@@ -541,15 +546,21 @@ def default_comparisons() -> list[Comparison]:
             [
                 Level("Given name missing", ["missing", "given"], is_null=True),
                 *_exact_by_band("given", "given name"),
-                Level("Nickname of the same name", ["overlap", "given_groups"]),
-                Level("One typing slip apart", ["dl_le", "given", 1]),
-                Level("Both close to one name on the register", ["overlap", "given_near"]),
-                Level("Sounds alike", ["eq", "given_sound"]),
-                Level("Initial agrees", ["initial", "given"]),
+                Level("Nickname of the same name", ["overlap", "given_groups"], m=0.15, u=3e-3),
+                Level("One typing slip apart", ["dl_le", "given", 1], m=0.1, u=6e-4),
+                Level(
+                    "Both close to one name on the register",
+                    ["overlap", "given_near"],
+                    m=0.02,
+                    u=5e-3,
+                ),
+                Level("Sounds alike", ["eq", "given_sound"], m=0.01, u=1e-3),
+                Level("Initial agrees", ["initial", "given"], m=0.01, u=1e-3),
                 Level(
                     "Different given names",
                     None,
                     m=DIFFERENT_GIVEN_NAMES_M,
+                    u=0.98,
                     fixed_m=True,
                     conflict=True,
                 ),
@@ -561,13 +572,20 @@ def default_comparisons() -> list[Comparison]:
             [
                 Level("Family name missing", ["missing", "family"], is_null=True),
                 *_exact_by_band("family", "family name"),
-                Level("One typing slip apart", ["dl_le", "family", 1]),
-                Level("Both close to one name on the register", ["overlap", "family_near"]),
+                Level("One typing slip apart", ["dl_le", "family", 1], m=0.1, u=2e-3),
+                Level(
+                    "Both close to one name on the register",
+                    ["overlap", "family_near"],
+                    m=0.02,
+                    u=3e-4,
+                ),
                 Level(
                     "Sounds alike or shares a part",
                     ["or", ["eq", "family_sound"], ["overlap", "family_tokens"]],
+                    m=0.01,
+                    u=6e-4,
                 ),
-                Level("Different family names", None),
+                Level("Different family names", None, m=0.1, u=0.99),
             ],
         ),
         Comparison(
@@ -575,14 +593,15 @@ def default_comparisons() -> list[Comparison]:
             "Date of birth: exact, day and month swapped, one part differs, years apart",
             [
                 Level("Date of birth missing", ["missing", "dob"], is_null=True),
-                Level("Same date of birth", ["eq", "dob"]),
-                Level("Day and month swapped", ["eq_swap", "dob", "dob_swap"]),
-                Level("Two of day, month and year agree", TWO_OF_THREE_DATE_PARTS),
-                Level("Within a year", ["absdiff_le", "dob_year", 1]),
+                Level("Same date of birth", ["eq", "dob"], m=0.88, u=4e-5),
+                Level("Day and month swapped", ["eq_swap", "dob", "dob_swap"], m=0.05, u=1.2e-5),
+                Level("Two of day, month and year agree", TWO_OF_THREE_DATE_PARTS, m=0.03, u=4e-3),
+                Level("Within a year", ["absdiff_le", "dob_year", 1], m=0.01, u=0.04),
                 Level(
                     "2 to 15 years apart",
                     ["absdiff_le", "dob_year", 15],
                     m=DOB_YEARS_APART_M,
+                    u=0.32,
                     fixed_m=True,
                     conflict=True,
                 ),
@@ -590,6 +609,7 @@ def default_comparisons() -> list[Comparison]:
                     "More than 15 years apart",
                     None,
                     m=DOB_DECADES_APART_M,
+                    u=0.63,
                     fixed_m=True,
                     conflict=True,
                 ),
@@ -617,12 +637,17 @@ def default_comparisons() -> list[Comparison]:
                         ["not", SAME_PERSON_POSSIBLE],
                     ],
                 ),
-                Level("Same phone and address", ["and", ["eq", "phone"], ["eq", "address_key"]]),
-                Level("Same phone", ["eq", "phone"]),
-                Level("Same address", ["eq", "address_key"]),
-                Level("Same postcode", ["eq", "postcode"]),
-                Level("Different phones", ["not", ["missing", "phone"]]),
-                Level("Different address, no phone to compare", None),
+                Level(
+                    "Same phone and address",
+                    ["and", ["eq", "phone"], ["eq", "address_key"]],
+                    m=0.5,
+                    u=4e-6,
+                ),
+                Level("Same phone", ["eq", "phone"], m=0.2, u=2e-6),
+                Level("Same address", ["eq", "address_key"], m=0.15, u=2e-6),
+                Level("Same postcode", ["eq", "postcode"], m=0.02, u=1e-5),
+                Level("Different phones", ["not", ["missing", "phone"]], m=0.05, u=0.73),
+                Level("Different address, no phone to compare", None, m=0.08, u=0.27),
             ],
         ),
         Comparison(
@@ -638,9 +663,9 @@ def default_comparisons() -> list[Comparison]:
                         ["not", SAME_PERSON_POSSIBLE],
                     ],
                 ),
-                Level("Same email", ["eq", "email"]),
-                Level("Same mailbox name", ["eq", "email_local"]),
-                Level("Different emails", None),
+                Level("Same email", ["eq", "email"], m=0.9, u=1e-5),
+                Level("Same mailbox name", ["eq", "email_local"], m=0.02, u=1e-6),
+                Level("Different emails", None, m=0.05, u=1.0),
             ],
         ),
     ]
@@ -651,6 +676,7 @@ def default_blocking_rules() -> list[BlockingRule]:
     return [
         BlockingRule("dob+family_sound", [("dob", "dob"), ("family_sound", "family_sound")]),
         BlockingRule("dob+given_key", [("dob", "dob"), ("given_key", "given_key")]),
+        BlockingRule("dob+given_sound", [("dob", "dob"), ("given_sound", "given_sound")]),
         BlockingRule(
             "dob_swap+family_sound", [("dob", "dob_swap"), ("family_sound", "family_sound")]
         ),
@@ -676,9 +702,9 @@ def default_frequencies() -> dict[str, FrequencyTable]:
     }
 
 
-def splink_comparisons(comparisons: Sequence[Comparison], *, trained: bool) -> list[dict[str, Any]]:
-    """Splink comparison dicts. Trained: every level carries the m and u we score with, so
-    Splink's predict and `explain_pair` agree; untrained: only the fixed (policy) values.
+def splink_comparisons(comparisons: Sequence[Comparison]) -> list[dict[str, Any]]:
+    """Splink comparison dicts. Every level carries the m and u we score with (before
+    training: the defaults, EM's starting point), so Splink's predict and `explain_pair` agree.
     """
     out = []
     for c in comparisons:
@@ -691,10 +717,9 @@ def splink_comparisons(comparisons: Sequence[Comparison], *, trained: bool) -> l
             if lv.is_null:
                 level["is_null_level"] = True
             else:
-                if trained or lv.fixed_m:
-                    level["m_probability"] = lv.effective_m_u()[0] if trained else lv.m
-                if trained or lv.fixed_u:
-                    level["u_probability"] = lv.effective_m_u()[1] if trained else lv.u
+                m, u = lv.effective_m_u()
+                level["m_probability"] = m
+                level["u_probability"] = u
                 level["fix_m_probability"] = lv.fixed_m
                 level["fix_u_probability"] = lv.fixed_u
             levels.append(level)

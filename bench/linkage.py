@@ -1,0 +1,334 @@
+"""Benchmark: identity resolution from a file to clusters on a generated city, truth known.
+
+The demo city generator (civicloop.demo.generator) writes departments' source records to a
+CSV at the demo's error rates (fixed before any tuning; printed below), with households
+that share surname, address and phone, twins, and juniors named after a parent. The truth
+(which person, which household) goes to a separate file the linker never reads.
+
+Each size runs in a child process that reads the CSV, standardises, trains (u by random
+sampling, m by EM, no labels), predicts and clusters, and writes the clusters: that is the
+timed "file to clusters", and the child's peak RSS (DuckDB included) is the memory figure.
+Generation is not timed. Scores: pairwise precision, recall and F1 against the truth, the
+share of pure clusters (records of one person only); records in clusters sent to review
+count as not merged. Also: blocking recall and candidate pairs, and the prior against the
+true one.
+
+Reproduce (the figures in docs/benchmarks.md):
+    .venv/bin/python bench/linkage.py --records 200000 1000000 --baseline --write-docs
+Quick run: .venv/bin/python bench/linkage.py --records 20000
+
+--realtime is the hook for the p95 latency of real-time matching against the golden
+records (measured by the real-time matcher's own benchmark when bench/_linkage_realtime.py
+provides `measure(csv_path, model_json_path, *, seed) -> dict`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(REPO / "src"))
+
+DOCS_HEADING = "## Identity resolution: file to clusters (bench/linkage.py)"
+TARGETS = {"f1": 0.98, "pure_cluster_share": 0.98, "seconds": 150.0, "peak_gib": 4.0}
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--records", type=int, nargs="+", default=[200_000])
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "civicloop-bench-linkage",
+        help="generated files are kept here and reused",
+    )
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--memory-limit", default="3GB", help="DuckDB's memory limit in the child")
+    p.add_argument("--baseline", action="store_true", help="also run a generic Splink setup")
+    p.add_argument("--realtime", action="store_true", help="also measure real-time p95 (hook)")
+    p.add_argument("--write-docs", action="store_true", help="record results in docs/benchmarks.md")
+    p.add_argument("--child", choices=["engine", "baseline"], help=argparse.SUPPRESS)
+    p.add_argument("--input", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--output", type=Path, help=argparse.SUPPRESS)
+    return p.parse_args()
+
+
+# -- the child: file to clusters --------------------------------------------------------------
+
+
+def child_engine(args: argparse.Namespace) -> None:
+    import polars as pl
+
+    from civicloop.linkage import engine
+    from civicloop.linkage.files import read_table
+
+    stages: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        stages[name] = round(now - since, 2)
+        return now
+
+    t = time.perf_counter()
+    frame = read_table(args.input)
+    frame = frame.rename({"department": "source"})
+    t = lap("read", t)
+    std = engine.standardise(frame)
+    t = lap("standardise", t)
+    model = engine.train(std, threads=args.threads, memory_limit=args.memory_limit)
+    t = lap("train", t)
+    pairs = engine.predict(
+        std,
+        model,
+        threshold_probability=model.review_threshold,
+        threads=args.threads,
+        memory_limit=args.memory_limit,
+    )
+    t = lap("predict", t)
+    result = engine.cluster(
+        std,
+        pairs,
+        merge_threshold=model.merge_threshold,
+        review_threshold=model.review_threshold,
+        model=model,
+    )
+    t = lap("cluster", t)
+    result.clusters.write_parquet(args.output / "clusters.parquet")
+    lap("write", t)
+    total = time.perf_counter() - started
+    pairs.select("record_id_l", "record_id_r", "match_probability").write_parquet(
+        args.output / "pairs.parquet"
+    )
+    (args.output / "model.json").write_text(model.to_json(indent=1))
+    summary = {
+        "seconds": round(total, 1),
+        "stages": stages,
+        "pairs_scored": pairs.height,
+        "cluster_summary": result.summary,
+        "prior": model.probability_two_random_records_match,
+        "merge_threshold": model.merge_threshold,
+        "review_threshold": model.review_threshold,
+        "records": std.height,
+    }
+    (args.output / "timings.json").write_text(json.dumps(summary, indent=1))
+    del pl
+
+
+def run_child(mode: str, csv_path: Path, out_dir: Path, args: argparse.Namespace) -> dict:
+    """Run one child; its wall time and peak RSS (ru_maxrss of that process) come back."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        mode,
+        "--input",
+        str(csv_path),
+        "--output",
+        str(out_dir),
+        "--threads",
+        str(args.threads),
+        "--memory-limit",
+        args.memory_limit,
+    ]
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    process = subprocess.Popen(command)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{mode} child failed with exit code {process.returncode}")
+    timings = json.loads((out_dir / "timings.json").read_text())
+    timings["process_seconds"] = round(wall, 1)
+    timings["peak_rss_gib"] = round(usage.ru_maxrss / 1024 / 1024, 2)
+    timings["load_before"] = [round(x, 2) for x in load_before]
+    timings["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    return timings
+
+
+# -- the parent: generate, run, score ---------------------------------------------------------
+
+
+def evaluate(csv_path: Path, truth_path: Path, out_dir: Path, *, with_blocking: bool) -> dict:
+    import polars as pl
+
+    from civicloop.linkage import engine
+    from civicloop.linkage.evaluation import blocking_recall, clustering_scores, truth_pairs
+    from civicloop.linkage.files import read_table
+    from civicloop.linkage.model import LinkageModel
+
+    truth = pl.read_parquet(truth_path)
+    clusters = pl.read_parquet(out_dir / "clusters.parquet")
+    scores = clustering_scores(clusters, truth)
+    actual_pairs = truth_pairs(truth)
+    n = truth.height
+    scores["true_prior"] = actual_pairs.height / (n * (n - 1) / 2)
+    if with_blocking:
+        model = LinkageModel.from_json((out_dir / "model.json").read_text())
+        std = engine.standardise(read_table(csv_path).rename({"department": "source"}))
+        scores["blocking"] = blocking_recall(std, actual_pairs, model)
+        scores["candidates"] = engine.count_candidate_pairs(std, model)
+    return scores
+
+
+def realtime_hook(csv_path: Path, out_dir: Path, seed: int) -> dict | None:
+    hook = BENCH_DIR / "_linkage_realtime.py"
+    if not hook.exists():
+        return None
+    import importlib
+
+    module = importlib.import_module("_linkage_realtime")
+    return module.measure(csv_path, out_dir / "model.json", seed=seed)
+
+
+def fmt_share(x: float) -> str:
+    return f"{x:.4f}"
+
+
+def report(results: list[dict], meta: dict, args: argparse.Namespace, command: str) -> str:
+    lines = []
+    rates = ", ".join(
+        f"{k.removeprefix('rate_').replace('_', ' ')} {v:.0%}"
+        for k, v in meta.items()
+        if k.startswith("rate_")
+    )
+    lines.append(f"Command: `{command}`")
+    lines.append("")
+    lines.append(
+        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"DuckDB threads {args.threads}, memory limit {args.memory_limit}; "
+        f"run on {dt.date.today().isoformat()}."
+    )
+    lines.append(
+        f"Population: the demo city generator (seed {args.seed}); error rates per source "
+        f"record, fixed before tuning: {rates}."
+    )
+    lines.append("")
+    lines.append(
+        "| setup | records | precision | recall | F1 | pure clusters | pure multi-record "
+        "clusters | household merges | in review | file to clusters | peak RSS | load (1 min) |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        s = r["scores"]
+        t = r["timings"]
+        lines.append(
+            f"| {r['setup']} | {r['records']:,} | {fmt_share(s['precision'])} | "
+            f"{fmt_share(s['recall'])} | {fmt_share(s['f1'])} | "
+            f"{fmt_share(s['pure_cluster_share'])} | {fmt_share(s['pure_multi_record_share'])} | "
+            f"{s['household_merges']:,} | {s['records_in_review']:,} | {t['seconds']:.0f} s | "
+            f"{t['peak_rss_gib']:.2f} GiB | {t['load_before'][0]:.1f} → {t['load_after'][0]:.1f} |"
+        )
+    lines.append("")
+    for r in results:
+        if r["setup"] != "CivicLoop":
+            continue
+        t, s = r["timings"], r["scores"]
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in t["stages"].items())
+        lines.append(
+            f"- {r['records']:,} records: stages {stages}; {t['pairs_scored']:,} pairs scored "
+            f"at p ≥ {t['review_threshold']}; prior {t['prior']:.3g} (true {s['true_prior']:.3g}); "
+            f"{s['true_pairs']:,} true pairs, {s['predicted_pairs']:,} predicted, "
+            f"{s['impure_clusters']:,} impure clusters of {s['clusters']:,}."
+        )
+        if "blocking" in s:
+            b = s["blocking"]
+            total = s["candidates"][-1]["cumulative"] if s["candidates"] else 0
+            lines.append(
+                f"  Blocking: {total:,} candidate pairs; recall {b['recall']:.4f} of true pairs "
+                f"({b['missed']:,} missed)."
+            )
+        if r.get("realtime"):
+            lines.append(f"  Real-time matching: {r['realtime']}")
+    return "\n".join(lines)
+
+
+def write_docs(text: str) -> None:
+    path = REPO / "docs" / "benchmarks.md"
+    content = path.read_text()
+    section = f"{DOCS_HEADING}\n\n{text}\n"
+    if DOCS_HEADING in content:
+        start = content.index(DOCS_HEADING)
+        rest = content[start + len(DOCS_HEADING) :]
+        nxt = rest.find("\n## ")
+        end = len(content) if nxt < 0 else start + len(DOCS_HEADING) + nxt + 1
+        content = content[:start] + section + ("\n" + content[end:] if end < len(content) else "")
+    else:
+        content = content.rstrip("\n") + "\n\n" + section
+    path.write_text(content)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child == "engine":
+        child_engine(args)
+        return
+    if args.child == "baseline":
+        from _linkage_baseline import child_baseline
+
+        child_baseline(args)
+        return
+
+    from _linkage_data import generate
+
+    command = "  ".join([".venv/bin/python bench/linkage.py", *sys.argv[1:]]).replace("  ", " ")
+    results = []
+    meta: dict = {}
+    for records in args.records:
+        print(f"generating {records:,} records (seed {args.seed}) …", flush=True)
+        csv_path, truth_path, meta = generate(records, args.seed, args.workdir)
+        setups = [("CivicLoop", "engine")] + (
+            [("generic Splink", "baseline")] if args.baseline else []
+        )
+        for setup, mode in setups:
+            out_dir = args.workdir / f"run-{mode}-{records}-seed{args.seed}"
+            print(f"{setup}: {records:,} records, file to clusters …", flush=True)
+            timings = run_child(mode, csv_path, out_dir, args)
+            scores = evaluate(csv_path, truth_path, out_dir, with_blocking=mode == "engine")
+            row = {"setup": setup, "records": records, "timings": timings, "scores": scores}
+            if args.realtime and mode == "engine":
+                row["realtime"] = realtime_hook(csv_path, out_dir, args.seed) or (
+                    "not measured here (no bench/_linkage_realtime.py)"
+                )
+            results.append(row)
+            print(json.dumps(row, indent=1, default=str), flush=True)
+    text = report(results, meta, args, command)
+    print()
+    print(text)
+    for r in results:
+        if r["setup"] == "CivicLoop" and r["records"] >= 1_000_000:
+            s, t = r["scores"], r["timings"]
+            ok = (
+                s["f1"] >= TARGETS["f1"]
+                and s["pure_cluster_share"] >= TARGETS["pure_cluster_share"]
+                and t["seconds"] <= TARGETS["seconds"]
+                and t["peak_rss_gib"] <= TARGETS["peak_gib"]
+            )
+            print(
+                f"\ntargets at {r['records']:,} (F1 ≥ 0.98, purity ≥ 0.98, ≤ 150 s, ≤ 4 GiB): "
+                f"{'met' if ok else 'NOT met'}"
+            )
+    if args.write_docs:
+        write_docs(text)
+        print(f"\nrecorded in docs/benchmarks.md under “{DOCS_HEADING[3:]}”")
+
+
+if __name__ == "__main__":
+    main()
