@@ -414,11 +414,6 @@ def test_the_merge_is_recorded_with_history(world, duplicate):
     assert "Dup" not in str(event.counts) + str(event.fields)
 
 
-@pytest.mark.xfail(
-    reason="needs people/policy.py to hide merged people (merged_into__isnull=True in "
-    "visible_people and is_person_visible): remove this mark when that lands",
-    strict=False,
-)
 def test_a_merged_person_is_hidden_from_search_and_the_360_view(world, duplicate):
     from civicloop.people import selectors
 

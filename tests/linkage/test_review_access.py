@@ -16,6 +16,7 @@ from tests.world import build_world
 from civicloop.core.access import NotVisible
 from civicloop.linkage.models import ReviewItem
 from civicloop.linkage.services import review_decide
+from civicloop.people.merge import person_merge
 
 pytestmark = pytest.mark.django_db
 
@@ -53,14 +54,27 @@ def item(world):
     )
 
 
-def test_every_review_route_for_every_viewer(world, item):
+@pytest.fixture
+def merge(world):
+    duplicate = f.PersonFactory(given_name="Alice", family_name="Okafor")
+    f.serve(duplicate, world.housing, local_id="H-5")
+    return person_merge(
+        viewer=world.viewer(world.housing_worker),
+        kept_person_id=world.alice.id,
+        merged_person_id=duplicate.id,
+        reason="Registered twice",
+    )
+
+
+def test_every_review_route_for_every_viewer(world, item, merge):
     routes = list(linkage_routes())
     assert {name for name, _params in routes} >= {
         "linkage:review_list",
         "linkage:review_detail",
         "linkage:review_decide",
+        "linkage:merge_undo",
     }
-    ids = {"review_item_id": item.id}
+    ids = {"review_item_id": item.id, "merge_id": merge.id}
     problems: list[str] = []
     for viewer, client in clients(world).items():
         for name, params in routes:
@@ -72,7 +86,9 @@ def test_every_review_route_for_every_viewer(world, item):
                 check(client, method, url, want, f"{viewer} {method} {name}", problems)
     assert not problems, "\n".join(problems)
     item.refresh_from_db()
-    assert item.status == "open"  # nobody's refused or empty post decided anything
+    merge.refresh_from_db()
+    # Nobody's refused or empty post decided or undid anything.
+    assert item.status == "open" and merge.unmerged_at is None
 
 
 def test_only_staff_of_a_department_holding_a_record_may_decide(world, item):

@@ -115,3 +115,29 @@ def test_a_reviewer_fixes_a_missing_choice_then_confirms(
     assert_no_axe_violations(page)
     item.refresh_from_db()
     assert item.status == "confirmed"
+
+
+@pytest.mark.parametrize("javascript", JS_MODES)
+def test_undoing_a_merge_has_no_axe_violations(world, item, signed_in, live_server, javascript):
+    from civicloop.people.models import PersonMerge
+
+    page = signed_in(world.housing_worker, javascript=javascript)
+    open_page(page, live_server.url + reverse("linkage:review_detail", args=[item.id]))
+    page.get_by_label("Yes, they are the same person").check()
+    page.get_by_role("button", name="Save decision").click()
+    page.wait_for_load_state()
+    merge = PersonMerge.objects.get()
+    f.CaseFactory(service=world.housing_case.service, person=world.alice, reference="CL-NEW")
+    open_page(page, live_server.url + reverse("linkage:merge_undo", args=[merge.id]))
+    assert_no_axe_violations(page)
+    page.get_by_role("button", name="Undo the merge").click()
+    page.wait_for_load_state()
+    assert page.locator(".error-summary").is_visible()
+    assert_no_axe_violations(page)
+    page.get_by_label("Alyce Okafor (merged in)").check()
+    page.get_by_label("Why are these two different people?").fill("Different mothers")
+    page.get_by_role("button", name="Undo the merge").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").filter(has_text="Merge undone").is_visible()
+    merge.refresh_from_db()
+    assert merge.unmerged_at is not None

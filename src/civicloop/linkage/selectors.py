@@ -23,8 +23,9 @@ from civicloop.core.access import Viewer
 from civicloop.core.pagination import Page, clamp_page
 from civicloop.linkage.models import ReviewItem
 from civicloop.linkage.services import require_review_item, review_items_for
+from civicloop.people import merge as merging
 from civicloop.people import policy
-from civicloop.people.models import Link, Person, SourceRecord
+from civicloop.people.models import Link, Person, PersonMerge, SourceRecord
 from civicloop.trust.audit import audit_record
 
 # The fields the model compares, shown for every record of a pair.
@@ -177,6 +178,7 @@ class ReviewDetail:
     match_weight: float
     cluster_size: int
     reason: str
+    merge_id: int | None = None  # the merge a confirmation made, while it stands
 
 
 def explanation_parts(explanation: dict) -> tuple[float, list[Contribution], float]:
@@ -228,4 +230,68 @@ def review_item_detail(*, viewer: Viewer, review_item_id: int) -> ReviewDetail:
         match_weight=total,
         cluster_size=len(item.cluster_record_ids or []),
         reason=str((item.explanation or {}).get("reason", "")),
+        merge_id=item.decisions.filter(merge__unmerged_at__isnull=True, merge__isnull=False)
+        .values_list("merge_id", flat=True)
+        .first(),
+    )
+
+
+# -- undoing a merge ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachedLine:
+    """A row attached to one of two merged people after their merge."""
+
+    key: str
+    kind: str
+    label: str  # empty when it belongs to another department: the viewer may not see it
+    own: bool
+    person_id: int
+
+
+@dataclass(frozen=True)
+class MergeUndo:
+    merge: PersonMerge
+    kept: Person
+    merged: Person
+    attached: list[AttachedLine]
+    blocked_by: PersonMerge | None
+
+
+def merge_undo_plan(*, viewer: Viewer, merge_id: int, audit: bool = True) -> MergeUndo:
+    """A merge the viewer may undo (they see the person kept) and the rows attached since.
+
+    Rows of the viewer's own departments are listed for them to give to either person;
+    the rest stay with the person kept. With `audit`, the read is audited (a page); a form
+    post that goes on to undo the merge leaves the audit to the service.
+    """
+    plan = merging.person_unmerge_plan(viewer=viewer, merge_id=merge_id)
+    merge = plan.merge
+    people = Person.objects.in_bulk([merge.kept_person_id, merge.merged_person_id])
+    attached = [
+        AttachedLine(
+            key=item.key,
+            kind=item.kind,
+            label=item.label if item.department_id in viewer.department_ids else "",
+            own=item.department_id in viewer.department_ids,
+            person_id=item.person_id,
+        )
+        for item in plan.attached
+    ]
+    if audit:
+        audit_record(
+            viewer=viewer,
+            action="person_merge.read",
+            object_type="person_merge",
+            object_ids=[merge.id, merge.kept_person_id, merge.merged_person_id],
+            fields=["given_name", "family_name", "attached_items"],
+            counts={"attached_items": len(attached)},
+        )
+    return MergeUndo(
+        merge=merge,
+        kept=people[merge.kept_person_id],
+        merged=people[merge.merged_person_id],
+        attached=attached,
+        blocked_by=plan.blocked_by,
     )

@@ -1,4 +1,4 @@
-"""Pages of the clerical review queue, in the "linkage" namespace."""
+"""Pages of the clerical review queue and of undoing a merge, in the "linkage" namespace."""
 
 from django.urls import path
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("review/", views.review_list, name="review_list"),
     path("review/<int:review_item_id>/", views.review_detail, name="review_detail"),
     path("review/<int:review_item_id>/decide/", views.review_decide, name="review_decide"),
+    path("merges/<int:merge_id>/undo/", views.merge_undo, name="merge_undo"),
 ]

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civicloop.core.access import CASEWORK_ROLES, Conflict, ValidationFailed, Viewer
 from civicloop.core.pagination import Page
 from civicloop.linkage import selectors, services
-from civicloop.linkage.forms import ReviewDecisionForm
+from civicloop.linkage.forms import MergeUndoForm, ReviewDecisionForm
+from civicloop.people.merge import person_unmerge
 from civicloop.staff.decorators import staff_view
 
 UNPROCESSABLE = 422
@@ -236,3 +238,54 @@ def _done_message(outcome: services.ReviewOutcome) -> str:
             return _("Recorded: different people. The next linking run will separate them.")
         return _("Recorded: different people. They will be kept apart.")
     return _("Skipped. The pair stays in the queue for someone else.")
+
+
+def _merge_undo_page(
+    request: HttpRequest,
+    viewer: Viewer,
+    merge_id: int,
+    *,
+    form: MergeUndoForm | None = None,
+    status: int = 200,
+    conflict: str = "",
+) -> HttpResponse:
+    undo = selectors.merge_undo_plan(viewer=viewer, merge_id=merge_id)
+    form = form or MergeUndoForm(undo=undo)
+    context = {
+        "undo": undo,
+        "form": form,
+        "item_fields": [form[name] for name, _key in form.item_fields],
+        "others": sum(1 for line in undo.attached if not line.own),
+        "error_links": ([("", conflict)] if conflict else []) + form.error_links(),
+    }
+    return render(request, "linkage/merge_undo.html", context, status=status)
+
+
+@staff_view(roles=CASEWORK_ROLES)
+def merge_undo(request: HttpRequest, viewer: Viewer, merge_id: int) -> HttpResponse:
+    if request.method != "POST":
+        return _merge_undo_page(request, viewer, merge_id)
+    # Only to build the form: the service audits the undo, the page re-rendered audits its read.
+    undo = selectors.merge_undo_plan(viewer=viewer, merge_id=merge_id, audit=False)
+    form = MergeUndoForm(request.POST, undo=undo)
+    settled = undo.merge.unmerged_at is not None or undo.blocked_by is not None
+    if settled or form.is_valid():
+        try:
+            merge = person_unmerge(
+                viewer=viewer,
+                merge_id=merge_id,
+                assignments={} if settled else form.assignments(),
+                reason="" if settled else form.cleaned_data["reason"],
+            )
+        except Conflict as error:
+            return _merge_undo_page(request, viewer, merge_id, status=CONFLICT, conflict=str(error))
+        except ValidationFailed as error:
+            form.add_service_errors(error.errors)
+        else:
+            messages.success(
+                request,
+                _("Merge undone: %(kept)s and %(merged)s are two people again.")
+                % {"kept": undo.kept, "merged": undo.merged},
+            )
+            return redirect(reverse("staff:person_detail", args=[merge.kept_person_id]))
+    return _merge_undo_page(request, viewer, merge_id, form=form, status=UNPROCESSABLE)
