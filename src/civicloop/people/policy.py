@@ -34,7 +34,7 @@ def visible_people(viewer: Viewer) -> QuerySet[Person]:
     require_casework_role(viewer)
     if not viewer.department_ids:
         return Person.objects.none()
-    return Person.objects.filter(
+    return Person.objects.filter(merged_into__isnull=True).filter(
         Exists(
             PersonDepartment.objects.filter(
                 person=OuterRef("pk"), department_id__in=viewer.department_ids
@@ -46,8 +46,11 @@ def visible_people(viewer: Viewer) -> QuerySet[Person]:
 def is_person_visible(viewer: Viewer, person_id: int) -> bool:
     if viewer.role not in PERSON_ROLES or not viewer.department_ids:
         return False
+    # A person merged into another is seen only through the one they were merged into.
     return PersonDepartment.objects.filter(
-        person_id=person_id, department_id__in=viewer.department_ids
+        person_id=person_id,
+        person__merged_into__isnull=True,
+        department_id__in=viewer.department_ids,
     ).exists()
 
 
