@@ -21,9 +21,22 @@ from civicloop.people.imports import (
     import_records,
     parse_mapping,
 )
-from civicloop.people.models import Identifier, Link, Person, PersonDepartment, SourceRecord
+from civicloop.people.models import (
+    Identifier,
+    Link,
+    Person,
+    PersonDepartment,
+    PersonFieldSource,
+    SourceRecord,
+)
 from civicloop.trust.models import AuditEvent
-from tests.factories import DepartmentFactory, IdentifierFactory, PersonFactory, SourceRecordFactory
+from tests.factories import (
+    AddressFactory,
+    DepartmentFactory,
+    IdentifierFactory,
+    PersonFactory,
+    SourceRecordFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -578,6 +591,7 @@ def test_every_mistake_in_a_mapping_is_reported_at_once():
 def test_link_new_as_people_gives_each_new_record_a_person_a_link_and_the_department(
     housing, workdir
 ):
+    home = AddressFactory(line1="12 High Street", town="Riverton", postcode="RV1 2AB")
     report = import_housing(workdir, link_new_as_people=True)
     assert (report.created, report.people_created, report.identifiers_created) == (3, 3, 1)
     alice_record = records(housing)["H-0001"]
@@ -595,6 +609,16 @@ def test_link_new_as_people_gives_each_new_record_a_person_a_link_and_the_depart
         "7700900123",
     )
     assert alice.email_key == "alice.okafor@example.org"
+    assert alice.address == home  # found in the gazetteer, as batch linking would
+    # Each golden field says which record it came from, as batch linking's would.
+    assert set(
+        PersonFieldSource.objects.filter(person=alice).values_list(
+            "field", "source_record", "method"
+        )
+    ) == {
+        (name, alice_record.pk, PersonFieldSource.Method.SURVIVORSHIP)
+        for name in ("given_name", "family_name", "date_of_birth", "email", "phone", "address")
+    }
     assert PersonDepartment.objects.filter(person=alice, department=housing).exists()
     nhs = Identifier.objects.get(person=alice)
     assert (nhs.scheme, nhs.value, nhs.department_id) == ("nhs", "943 476 5919", housing.pk)
