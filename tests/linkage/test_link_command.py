@@ -482,3 +482,9 @@ def test_linking_runs_as_a_background_task(city, engine):
 
     run = LinkageRun.objects.get(pk=link_records.call())
     assert run.status == "finished" and run.links_created > 0
+
+
+def test_link_with_no_records_finishes_at_once(engine):
+    run, output = link()
+    assert run.status == "finished" and run.record_count == 0 and engine.trained == 0
+    assert "Linking run" in output

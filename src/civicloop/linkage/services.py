@@ -420,7 +420,10 @@ def linkage_run(
     nothing. Thresholds default to the model's own. Raises on failure, after marking the
     run failed; the links are then exactly as they were.
     """
-    for name, value in (("merge_threshold", merge_threshold), ("review", review_threshold)):
+    for name, value in (
+        ("merge_threshold", merge_threshold),
+        ("review_threshold", review_threshold),
+    ):
         if value is not None and not 0 < value < 1:
             raise ValidationFailed({name: _("Give a probability between 0 and 1.")})
     engine = _engine()
@@ -442,6 +445,11 @@ def linkage_run(
         input_fingerprint=fingerprint,
         record_count=len(rows),
     )
+    if not rows:
+        # Nothing to link: no model to train, and no links to change.
+        run.status, run.finished_at = LinkageRun.Status.FINISHED, clock.now()
+        run.save(update_fields=["status", "finished_at"])
+        return run
     try:
         import polars as pl
 
