@@ -18,8 +18,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from civicloop.api import api
+from civicloop.linkage.models import ReviewItem
+from civicloop.people.merge import person_merge
 from civicloop.people.models import PersonNeed
 from civicloop.trust.models import AuditEvent
+from tests import factories as f
 from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +42,7 @@ def fast_password_hashing(settings):
 
 
 def staff_routes(resolver=None, namespace=""):
-    """(view name, route kwargs names) of every pattern in the staff namespace."""
+    """(view name, route kwargs names) of every named page outside the admin and the API."""
     resolver = resolver or get_resolver()
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
@@ -47,7 +50,8 @@ def staff_routes(resolver=None, namespace=""):
             if ns in ("admin", "api"):
                 continue
             yield from staff_routes(pattern, ns)
-        elif isinstance(pattern, URLPattern) and pattern.name and namespace == "staff":
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            assert namespace, f"page {pattern.name!r} has no namespace"
             yield f"{namespace}:{pattern.name}", sorted(pattern.pattern.converters)
 
 
@@ -66,11 +70,29 @@ def world():
 
 
 def ids_for(world):
+    """An object of the housing department (or its person) for every kind of path id."""
     need = PersonNeed.objects.filter(person=world.alice, department=world.housing).first()
+    stranger = f.PersonFactory(given_name="Alys", family_name="Okafor")
+    item = ReviewItem.objects.create(
+        source_record_l=world.alice.links.get().source_record,
+        source_record_r=f.serve(stranger, world.health, local_id="N-9"),
+        match_probability=0.7,
+        explanation={"match_weight": 1.2, "contributions": []},
+    )
+    duplicate = f.PersonFactory(given_name="Alice", family_name="Okafor")
+    f.serve(duplicate, world.housing, local_id="H-5")
+    merge = person_merge(
+        viewer=world.viewer(world.housing_worker),
+        kept_person_id=world.alice.id,
+        merged_person_id=duplicate.id,
+        reason="Registered twice",
+    )
     return {
         "person_id": world.alice.id,
         "case_id": world.housing_case.id,
         "person_need_id": need.id,
+        "review_item_id": item.id,
+        "merge_id": merge.id,
     }
 
 
