@@ -444,20 +444,7 @@ def test_link_refuses_thresholds_that_are_not_probabilities(city, engine):
 # -- the real engine --------------------------------------------------------------------------
 
 
-def real_engine_or_xfail():
-    try:
-        from civicloop.linkage import engine  # noqa: F401
-    except ImportError as error:  # pragma: no cover - until the engine lands
-        pytest.xfail(f"the linkage engine is not there yet: {error}")
-
-
-@pytest.mark.xfail(
-    reason="the linkage engine (linkage/engine.py) is still being written: remove this mark "
-    "when `civicloop link` runs on the demo city",
-    strict=False,
-)
 def test_link_with_the_real_engine_is_idempotent_and_keeps_decisions(city):
-    real_engine_or_xfail()
     first, _ = link()
     assert first.status == "finished"
     before = links_now()
