@@ -144,3 +144,38 @@ class ConfirmedPair(models.Model):
                 fields=["source_record_l", "source_record_r", "at"], name="confirmedpair_pair"
             )
         ]
+
+
+class MatchKey(models.Model):
+    """One blocking key of an active golden person, for real-time matching at intake.
+
+    Derived data, kept by linkage.matching from the person's golden fields and linked
+    records: rebuilt at will, so it cascades with the person instead of holding them.
+    """
+
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=60)  # the blocking rule (and side, ":l" / ":r")
+    value = models.CharField(max_length=400)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "value"], name="matchkey_lookup"),
+            models.Index(fields=["person"], name="matchkey_person"),
+        ]
+
+
+def _keep_match_index(event) -> None:
+    # Subscribed here because the models load with the app; the work lives in matching.
+    from civicloop.linkage.matching import matchindex_on_event
+
+    matchindex_on_event(event)
+
+
+def _subscribe_match_index() -> None:
+    from civicloop.core.events import subscribe
+
+    for name in ("person.created", "person.updated", "person.merged", "person.unmerged"):
+        subscribe(name, _keep_match_index)
+
+
+_subscribe_match_index()
