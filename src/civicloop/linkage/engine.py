@@ -65,6 +65,10 @@ _EM_SESSIONS = (
 )
 
 
+# How many random pairs a level's default u counts for (see _trained_levels).
+_U_PRIOR_PAIRS = 1e5
+
+
 @contextlib.contextmanager
 def _splink_quiet():
     """Splink prints some notices; they would break a progress display."""
@@ -186,8 +190,13 @@ def _linker(
     return Linker(registered if len(registered) > 1 else registered[0], settings, log_level=None)
 
 
-def _trained_levels(linker, model: LinkageModel) -> None:
-    """Copy Splink's trained m and u into our model's levels."""
+def _trained_levels(linker, model: LinkageModel, *, u_pairs_seen: float) -> None:
+    """Copy Splink's trained m and u into our model's levels.
+
+    u is blended with the level's default as if the default had been seen on
+    `_U_PRIOR_PAIRS` pairs: a register of a few hundred records cannot show how rare a
+    shared phone is, a million-record one outweighs the default twenty to one.
+    """
     settings = linker.misc.save_model_to_json()
     by_name = {c["output_column_name"]: c for c in settings["comparisons"]}
     for comparison in model.comparisons:
@@ -201,7 +210,10 @@ def _trained_levels(linker, model: LinkageModel) -> None:
             if not level.fixed_m and isinstance(m, float | int):
                 level.m = float(m)
             if not level.fixed_u and isinstance(u, float | int):
-                level.u = float(u)
+                prior = level.u if level.u is not None else float(u)
+                level.u = (float(u) * u_pairs_seen + prior * _U_PRIOR_PAIRS) / (
+                    u_pairs_seen + _U_PRIOR_PAIRS
+                )
 
 
 def _apply_confirmed_pairs(
@@ -220,17 +232,11 @@ def _apply_confirmed_pairs(
             list(confirmed_pairs), schema=["record_id_l", "record_id_r", "is_match"], orient="row"
         )
     matches = pairs.filter(pl.col("is_match").cast(pl.Boolean))
-    banded = _with_bands(std, model)
-    rows = {
-        r["record_id"]: r
-        for r in banded.filter(
-            pl.col("record_id").is_in(
-                pl.concat(
-                    [matches.get_column("record_id_l"), matches.get_column("record_id_r")]
-                ).cast(pl.String())
-            )
-        ).to_dicts()
-    }
+    wanted = pl.concat([matches.get_column("record_id_l"), matches.get_column("record_id_r")]).cast(
+        pl.String()
+    )
+    subset = std.join(pl.DataFrame({"record_id": wanted}).unique(), on="record_id", how="semi")
+    rows = {r["record_id"]: r for r in _with_bands(subset, model).to_dicts()}
     used = 0
     counts: dict[str, dict[int, int]] = {c.name: {} for c in model.comparisons}
     for left_id, right_id in zip(
@@ -293,7 +299,7 @@ def train(
     seed: int = 42,
     comparisons: list[Comparison] | None = None,
     blocking_rules: list[BlockingRule] | None = None,
-    u_pairs: float = 2e6,
+    u_pairs: float | None = None,
     em_pairs: float = 2e6,
     max_iterations: int = 25,
     confirmed_weight: float = 200.0,
@@ -311,6 +317,9 @@ def train(
     say = _quiet(progress)
     say("standardising")
     std = _standardised(records)
+    if u_pairs is None:
+        # Enough random pairs to see the common levels; more buys little past two million.
+        u_pairs = float(min(2_000_000, max(100_000, 100 * std.height)))
     model = LinkageModel(
         comparisons=comparisons or default_comparisons(),
         blocking_rules=blocking_rules or default_blocking_rules(),
@@ -346,7 +355,8 @@ def train(
                     rule, max_pairs=em_pairs
                 )
             sessions[column] = session.core_model_settings.probability_two_random_records_match
-        _trained_levels(linker, model)
+        n = std.height
+        _trained_levels(linker, model, u_pairs_seen=min(u_pairs, n * (n - 1) / 2))
     finally:
         con.close()
     if "dob" in sessions:

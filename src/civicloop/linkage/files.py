@@ -341,8 +341,25 @@ def link_two_files(
     say = progress or (lambda _m: None)
     started = time.perf_counter()
     say("reading and checking the files")
-    a = prepare(a_path, id_column=id_column, overrides=overrides)
-    b = prepare(b_path, id_column=id_column_b or id_column, overrides=overrides_b or overrides)
+    overrides = dict(overrides or {})
+    # A role named once applies to whichever file has that column.
+    columns_a = read_table(a_path).columns
+    columns_b = read_table(b_path).columns
+    for role, column in overrides.items():
+        if column and column not in columns_a and column not in columns_b:
+            raise LinkageFileError(
+                f"the {role.replace('_', ' ')} column '{column}' is in neither file"
+            )
+    a = prepare(
+        a_path,
+        id_column=id_column,
+        overrides={r: c for r, c in overrides.items() if c in columns_a},
+    )
+    b = prepare(
+        b_path,
+        id_column=id_column_b or id_column,
+        overrides=overrides_b or {r: c for r, c in overrides.items() if c in columns_b},
+    )
     say("standardising")
     result = engine.link_files(
         engine.standardise(a.records, dayfirst=dayfirst),
