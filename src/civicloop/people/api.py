@@ -284,6 +284,69 @@ def person_find(request: HttpRequest, query: Query[PersonSearchIn]):
     }
 
 
+class MatchQueryIn(Schema):
+    given_name: str = Field("", max_length=100)
+    family_name: str = Field("", max_length=100)
+    date_of_birth: dt.date | None = Field(None, description="ISO 8601 date, e.g. 1985-03-14.")
+    email: str = Field("", max_length=254)
+    phone: str = Field("", max_length=40)
+    postcode: str = Field("", max_length=20)
+
+
+class MatchReasonOut(Schema):
+    comparison: str
+    label: str
+    weight: float = Field(description="Contribution to the match weight, in bits (log2).")
+
+
+class MatchCandidateOut(Schema):
+    person: PersonSummaryOut | None = Field(
+        description="Only for people your departments serve; otherwise held_elsewhere."
+    )
+    held_elsewhere: bool
+    match_probability: float
+    is_match: bool = Field(description="At or above the merge threshold of batch linking.")
+    needs_review: bool
+    reasons: list[MatchReasonOut]
+
+
+class MatchListOut(Schema):
+    items: list[MatchCandidateOut]
+
+
+@router.get(
+    "/people/matches",
+    response=MatchListOut,
+    summary="Who a person about to be added may already be",
+)
+def person_matches(request: HttpRequest, query: Query[MatchQueryIn]):
+    # Imported on first use: the matcher loads Polars, which no other endpoint needs.
+    from civicloop.linkage.matching import person_match_candidates
+
+    record = {
+        "given_name": query.given_name.strip(),
+        "family_name": query.family_name.strip(),
+        "date_of_birth": query.date_of_birth,
+        "email": query.email.strip(),
+        "phone": query.phone.strip(),
+        "postcode": query.postcode.strip(),
+    }
+    found = person_match_candidates(viewer=request.auth, record=record)
+    return {
+        "items": [
+            {
+                "person": c.person,
+                "held_elsewhere": c.held_elsewhere,
+                "match_probability": c.match_probability,
+                "is_match": c.is_match,
+                "needs_review": c.needs_review,
+                "reasons": [r._asdict() for r in c.reasons],
+            }
+            for c in found
+        ]
+    }
+
+
 @router.get("/people/{person_id}", response=PersonDetailOut, summary="A person's 360° record")
 def person_detail(
     request: HttpRequest,
