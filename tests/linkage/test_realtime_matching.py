@@ -8,6 +8,7 @@ import itertools
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from tests.world import build_world
 
 from civicloop.linkage.matching import matchindex_rebuild, person_match_candidates
@@ -22,6 +23,7 @@ from civicloop.linkage.realtime import (
     stored_keys,
 )
 from civicloop.people.merge import person_merge
+from civicloop.people.models import Person
 from civicloop.people.services import person_create
 from civicloop.trust.models import AuditEvent
 
@@ -156,3 +158,38 @@ def test_the_api_lists_candidates_with_probability_and_reasons(world):
     assert hidden["person"] is None and hidden["held_elsewhere"] and hidden["reasons"] == []
     client.force_login(world.analyst.user)
     assert client.get("/api/v1/people/matches", ALICE).status_code == 403
+
+
+def test_adding_someone_already_held_asks_first_then_uses_them_or_adds_anyway(world):
+    client = Client()
+    client.force_login(world.housing_worker.user)
+    url = reverse("staff:person_create")
+    fields = {"given_name": "Alice", "family_name": "Okafor", "date_of_birth": "14/03/1985"}
+    before = Person.objects.count()
+    asked = client.post(url, fields)
+    page = asked.content.decode()
+    assert asked.status_code == 200 and "Is this one of these people?" in page
+    assert f'value="{world.alice.id}"' in page and "Same date of birth" in page
+    assert Person.objects.count() == before
+    unanswered = client.post(url, fields | {"step": "matches"})
+    assert (
+        unanswered.status_code == 422
+        and "Choose one of these people" in unanswered.content.decode()
+    )
+    used = client.post(url, fields | {"step": "matches", "match": world.alice.id})
+    assert used.status_code == 302 and used.url == reverse(
+        "staff:person_detail", kwargs={"person_id": world.alice.id}
+    )
+    assert Person.objects.count() == before
+    added = client.post(url, fields | {"step": "matches", "match": "new"})
+    assert added.status_code == 302 and Person.objects.count() == before + 1
+
+
+def test_a_person_of_another_department_cannot_be_chosen_by_id(world):
+    client = Client()
+    client.force_login(world.childcare_worker.user)
+    fields = {"given_name": "Alice", "family_name": "Okafor", "date_of_birth": "14/03/1985"}
+    page = client.post(reverse("staff:person_create"), fields).content.decode()
+    assert "held by another department" in page and "Okafor, born" not in page
+    chosen = client.post(reverse("staff:person_create"), fields | {"match": world.alice.id})
+    assert chosen.status_code == 404

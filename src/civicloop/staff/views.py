@@ -137,6 +137,31 @@ def person_create(request: HttpRequest, viewer: Viewer) -> HttpResponse:
         form = forms.PersonCreateForm(request.POST, **form_kwargs)
         if form.is_valid():
             data = form.cleaned_data
+            choice = request.POST.get("match", "")
+            if choice.isdigit():
+                person = people_selectors.person_get(viewer=viewer, person_id=int(choice))
+                messages.success(
+                    request, _("Using the existing record of %(name)s.") % {"name": str(person)}
+                )
+                return redirect("staff:person_detail", person_id=person.id)
+            if choice != "new":
+                answered = request.POST.get("step") == "matches"
+                candidates = _match_candidates(viewer, data)
+                if candidates:
+                    return render(
+                        request,
+                        "staff/person_create.html",
+                        {
+                            "form": form,
+                            "candidates": candidates,
+                            "error_links": [
+                                ("#match-choice", _("Choose one of these people or add a new one."))
+                            ]
+                            if answered
+                            else [],
+                        },
+                        status=UNPROCESSABLE if answered else 200,
+                    )
             try:
                 person = people_services.person_create(
                     viewer=viewer,
@@ -160,6 +185,28 @@ def person_create(request: HttpRequest, viewer: Viewer) -> HttpResponse:
         )
     form = forms.PersonCreateForm(**form_kwargs)
     return render(request, "staff/person_create.html", {"form": form})
+
+
+def _match_candidates(viewer: Viewer, data: dict) -> list[dict]:
+    """Who the person about to be added may already be, ready for the page."""
+    from civicloop.linkage.matching import person_match_candidates
+
+    found = person_match_candidates(
+        viewer=viewer,
+        record={
+            k: data.get(k) for k in ("given_name", "family_name", "date_of_birth", "email", "phone")
+        },
+    )
+    return [
+        {
+            "person": c.person,
+            "percent": round(c.match_probability * 100),
+            "is_match": c.is_match,
+            "reasons_for": [r.label for r in c.reasons if r.weight > 0],
+            "reasons_against": [r.label for r in c.reasons if r.weight < 0],
+        }
+        for c in found
+    ]
 
 
 def _department_queryset(viewer: Viewer):
