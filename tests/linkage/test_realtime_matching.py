@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from tests.world import build_world
@@ -193,3 +195,14 @@ def test_a_person_of_another_department_cannot_be_chosen_by_id(world):
     assert "held by another department" in page and "Okafor, born" not in page
     chosen = client.post(reverse("staff:person_create"), fields | {"match": world.alice.id})
     assert chosen.status_code == 404
+
+
+def test_the_rebuild_command_files_every_active_person(world):
+    MatchKey.objects.all().delete()
+    out = StringIO()
+    call_command("match_index", "rebuild", stdout=out)
+    people = set(MatchKey.objects.values_list("person_id", flat=True))
+    assert people == set(
+        Person.objects.filter(merged_into__isnull=True).values_list("id", flat=True)
+    )
+    assert f"{MatchKey.objects.count()} keys written" in out.getvalue()
