@@ -26,6 +26,7 @@ META_SCHEMA = json.loads((Path(__file__).parent / "openapi-3.1-schema.json").rea
 ROUTES = {
     ("get", "/api/v1/people"),
     ("post", "/api/v1/people"),
+    ("get", "/api/v1/people/matches"),
     ("get", "/api/v1/people/{person_id}"),
     ("patch", "/api/v1/people/{person_id}"),
     ("get", "/api/v1/people/{person_id}/timeline"),
