@@ -475,3 +475,20 @@ def test_link_with_no_records_finishes_at_once(engine):
     run, output = link()
     assert run.status == "finished" and run.record_count == 0 and engine.trained == 0
     assert "Linking run" in output
+
+
+def test_a_finished_run_refiles_the_real_time_match_index(city, django_capture_on_commit_callbacks):
+    from civicloop.linkage.models import MatchKey
+    from civicloop.people.models import Person
+
+    MatchKey.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        run, _ = link()
+    assert run.status == "finished"
+    active = set(
+        Person.objects.filter(merged_into__isnull=True, links__active=True).values_list(
+            "id", flat=True
+        )
+    )
+    filed = set(MatchKey.objects.values_list("person_id", flat=True))
+    assert active and active <= filed

@@ -176,6 +176,14 @@ def _subscribe_match_index() -> None:
 
     for name in ("person.created", "person.updated", "person.merged", "person.unmerged"):
         subscribe(name, _keep_match_index)
+    subscribe("linkage.run_finished", _rebuild_match_index)
+
+
+def _rebuild_match_index(event) -> None:
+    # A batch run relinks many people at once and may bring new blocking rules: refile all.
+    from civicloop.linkage.matching import matchindex_rebuild
+
+    matchindex_rebuild()
 
 
 _subscribe_match_index()
