@@ -109,7 +109,9 @@ def child_baseline(args) -> None:
             {
                 "seconds": round(time.perf_counter() - started, 1),
                 "stages": stages,
-                "pairs_scored": predictions.as_duckdbpyrelation().count("*").fetchone()[0],
+                "pairs_scored": con.sql(
+                    f"SELECT count(*) FROM {predictions.physical_name}"
+                ).fetchall()[0][0],
                 "records": frame.height,
             },
             indent=1,

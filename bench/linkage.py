@@ -58,8 +58,9 @@ def parse_args() -> argparse.Namespace:
         help="generated files are kept here and reused",
     )
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    p.add_argument("--memory-limit", default="3GB", help="DuckDB's memory limit in the child")
+    p.add_argument("--memory-limit", default="1.5GB", help="DuckDB's memory limit in the child")
     p.add_argument("--baseline", action="store_true", help="also run a generic Splink setup")
+    p.add_argument("--baseline-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--realtime", action="store_true", help="also measure real-time p95 (hook)")
     p.add_argument("--write-docs", action="store_true", help="record results in docs/benchmarks.md")
     p.add_argument("--child", choices=["engine", "baseline"], help=argparse.SUPPRESS)
@@ -72,17 +73,26 @@ def parse_args() -> argparse.Namespace:
 
 
 def child_engine(args: argparse.Namespace) -> None:
+    import resource
+
     import polars as pl
 
     from civicloop.linkage import engine
     from civicloop.linkage.files import read_table
 
     stages: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    peak: dict[str, float] = {}
     started = time.perf_counter()
+    clock = {"cpu": time.process_time()}
 
     def lap(name: str, since: float) -> float:
         now = time.perf_counter()
         stages[name] = round(now - since, 2)
+        used = time.process_time()
+        cpu[name] = round(used - clock["cpu"], 2)
+        clock["cpu"] = used
+        peak[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2)
         return now
 
     t = time.perf_counter()
@@ -119,6 +129,8 @@ def child_engine(args: argparse.Namespace) -> None:
     summary = {
         "seconds": round(total, 1),
         "stages": stages,
+        "cpu_seconds": cpu,
+        "peak_gib_after": peak,
         "pairs_scored": pairs.height,
         "cluster_summary": result.summary,
         "prior": model.probability_two_random_records_match,
@@ -241,7 +253,9 @@ def report(results: list[dict], meta: dict, args: argparse.Namespace, command: s
         if r["setup"] != "CivicLoop":
             continue
         t, s = r["timings"], r["scores"]
-        stages = ", ".join(f"{k} {v:.1f} s" for k, v in t["stages"].items())
+        stages = ", ".join(
+            f"{k} {v:.1f} s (CPU {t['cpu_seconds'][k]:.1f} s)" for k, v in t["stages"].items()
+        )
         lines.append(
             f"- {r['records']:,} records: stages {stages}; {t['pairs_scored']:,} pairs scored "
             f"at p ≥ {t['review_threshold']}; prior {t['prior']:.3g} (true {s['true_prior']:.3g}); "
@@ -294,9 +308,9 @@ def main() -> None:
     for records in args.records:
         print(f"generating {records:,} records (seed {args.seed}) …", flush=True)
         csv_path, truth_path, meta = generate(records, args.seed, args.workdir)
-        setups = [("CivicLoop", "engine")] + (
-            [("generic Splink", "baseline")] if args.baseline else []
-        )
+        setups = [] if args.baseline_only else [("CivicLoop", "engine")]
+        if args.baseline or args.baseline_only:
+            setups.append(("generic Splink", "baseline"))
         for setup, mode in setups:
             out_dir = args.workdir / f"run-{mode}-{records}-seed{args.seed}"
             print(f"{setup}: {records:,} records, file to clusters …", flush=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,6 +31,7 @@ from civicloop.linkage.model import (
     default_frequencies,
     splink_comparisons,
 )
+from civicloop.linkage.scoring import connect
 from civicloop.linkage.standardise import (
     is_standardised,
     standardise,
@@ -146,12 +146,7 @@ def _with_bands(std: pl.DataFrame, model: LinkageModel) -> pl.DataFrame:
 
 
 def _connection(threads: int | None, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:")
-    con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
-    con.execute("SET preserve_insertion_order = false")
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-    return con
+    return connect(threads=threads, memory_limit=memory_limit)
 
 
 def _splink_table(std: pl.DataFrame, model: LinkageModel) -> pa.Table:
@@ -496,10 +491,10 @@ def cluster(
     `clusters` has record_id, cluster_id (the smallest record id of the cluster) and status:
     'merged', 'singleton', or 'review' (a proposed cluster that failed its checks, left
     unmerged). `review_pairs` lists pairs in the uncertain band and the links of failed or
-    split clusters. `model` scores the pairs inside each cluster for conflicts and cohesion
-    (default: the model's comparisons with untrained, neutral weights are not enough, so
-    pass the model you predicted with). `confirmed_pairs` (record_id_l, record_id_r,
-    is_match) from staff are kept: confirmed matches always join, rejected ones never do.
+    split clusters, with a `reason`. `model` (required: the one the pairs were predicted
+    with) scores the pairs inside each cluster for conflicts and cohesion. `confirmed_pairs`
+    (record_id_l, record_id_r, is_match) from staff are kept: confirmed matches always join,
+    rejected ones never end up merged together.
     """
     if model is None:
         raise ValueError("cluster needs the model the pairs were predicted with")

@@ -6,10 +6,26 @@ blocking happened to propose; the SQL is the same the Splink settings carry.
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import polars as pl
 
 from civicloop.linkage.model import Comparison, LinkageModel, predicate_sql
+
+# DuckDB would otherwise take 80% of the machine's memory; linking shares it with the app.
+DEFAULT_MEMORY_LIMIT = "2GB"
+
+
+def connect(
+    *, threads: int | None = None, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with bounded threads and memory."""
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET memory_limit = '{memory_limit or DEFAULT_MEMORY_LIMIT}'")
+    return con
 
 
 def gamma_sql(comparison: Comparison) -> str:
@@ -42,7 +58,7 @@ def score_pairs(
     `std` is standardised and banded; `pairs` has record_id_l and record_id_r.
     """
     own = con is None
-    con = con or duckdb.connect(":memory:")
+    con = con or connect()
     try:
         columns = [c for c in model.input_columns() if c in std.columns]
         con.register("__std", std.select(["record_id", *columns]).to_arrow())
