@@ -200,6 +200,14 @@ def test_sql_and_python_level_rules_agree_on_random_pairs(population, model):
             assert comparison.level_of(left, right).gamma == row[f"gamma_{comparison.name}"]
 
 
+def test_blocking_finds_nearly_every_true_pair(population, model):
+    from civicloop.linkage.evaluation import blocking_recall, truth_pairs
+
+    records, truth = population
+    recall = blocking_recall(standardise(records), truth_pairs(truth), model)
+    assert recall["recall"] >= 0.99, recall
+
+
 def test_three_valued_logic_matches_sql_for_missing_values():
     missing = {"given": None, "dob_year": None}
     known = {"given": "ann", "dob_year": 1980}

@@ -310,7 +310,6 @@ def train(
     `confirmed_weight` pseudo-pairs.
     """
     say = _quiet(progress)
-    say("standardising")
     std = _standardised(records)
     if u_pairs is None:
         # Enough random pairs to see the common levels; more buys little past two million.

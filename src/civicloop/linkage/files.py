@@ -263,6 +263,10 @@ def write_atomically(frame: pl.DataFrame, out: Path | str) -> None:
         raise
 
 
+def _rounded(result: pl.DataFrame) -> pl.DataFrame:
+    return result.with_columns(pl.col("match_probability").round(6))
+
+
 @dataclass(slots=True)
 class LinkSummary:
     records: int
@@ -315,7 +319,7 @@ def dedupe_file(
         progress=say,
     )
     say("writing")
-    write_atomically(result, out)
+    write_atomically(_rounded(result), out)
     if model_out:
         Path(model_out).write_text(model.to_json(indent=1))
     return _summary(result, started, prepared.notes)
@@ -369,6 +373,6 @@ def link_two_files(
         progress=say,
     )
     say("writing")
-    write_atomically(result, out)
+    write_atomically(_rounded(result), out)
     notes = [f"A: {n}" for n in a.notes] + [f"B: {n}" for n in b.notes]
     return _summary(result, started, notes)
