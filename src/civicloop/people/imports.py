@@ -741,7 +741,7 @@ def _update(records: list[SourceRecord], fields: list[str]) -> None:
 def _insert(
     model: type[Model], fields: list[str], rows: list[tuple], constants: dict[str, Any]
 ) -> None:
-    """INSERT rows of plain ids and text, each with the same `constants`, via executemany.
+    """INSERT rows of plain ids and text, each with the same `constants`, many a statement.
 
     For rows nobody needs the ids of: five or six provenance rows per new person made
     bulk_create, which prepares every value in Python, the slowest part of linking.
@@ -750,13 +750,17 @@ def _insert(
     quote = connection.ops.quote_name
     meta = model._meta
     fixed = tuple(meta.get_field(f).get_db_prep_save(v, connection) for f, v in constants.items())
+    width = len(fields) + len(fixed)
     columns = ", ".join(quote(meta.get_field(f).column) for f in [*fields, *constants])
-    marks = ", ".join(["%s"] * (len(fields) + len(constants)))
+    one = "(" + ", ".join(["%s"] * width) + ")"
+    per_statement = min(2000, (connection.features.max_query_params or 65535) // width)
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})",
-            [row + fixed for row in rows],
-        )
+        for chunk in _chunks(rows, per_statement):
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
+                + ", ".join([one] * len(chunk)),
+                [value for row in chunk for value in (*row, *fixed)],
+            )
 
 
 def _person_of(values: dict[str, Any], now: dt.datetime) -> Person:
