@@ -48,8 +48,27 @@ def test_models_and_migrations_agree():
 def test_civicloop_help_lists_the_commands():
     result = run([civicloop_executable(), "--help"])
     assert result.returncode == 0, result.stderr
-    for command in ("migrate", "serve", "db_worker", "createsuperuser"):
+    for command in (
+        "migrate",
+        "serve",
+        "db_worker",
+        "createsuperuser",
+        "demo",
+        "audit",
+        "token",
+        "link",
+        "dedupe",
+        "link_files",
+        "import_records",
+        "match_index",
+    ):
         assert f"    {command}\n" in result.stdout, f"{command} missing from civicloop --help"
+
+
+def test_hyphenated_command_names_work_too():
+    result = run([civicloop_executable(), "import-records", "--help"])
+    assert result.returncode == 0, result.stderr
+    assert "--mapping" in result.stdout
 
 
 def test_serve_command_documents_its_options():

@@ -12,6 +12,9 @@ def main(argv: list[str] | None = None) -> None:
 
     args = list(sys.argv if argv is None else ["civicloop", *argv])
     args[0] = "civicloop"
+    if len(args) > 1 and "-" in args[1] and not args[1].startswith("-"):
+        # `civicloop import-records` and `civicloop import_records` are the same command.
+        args[1] = args[1].replace("-", "_")
     execute_from_command_line(args)
 
 
