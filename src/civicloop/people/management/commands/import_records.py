@@ -1,4 +1,4 @@
-"""`civicloop import_records FILE --department CODE --mapping MAP.yaml`: a department's records."""
+"""`civicloop import-records FILE --department CODE --mapping MAP.yaml`: a department's records."""
 
 from __future__ import annotations
 
