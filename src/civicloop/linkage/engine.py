@@ -279,8 +279,13 @@ def _prior_from_dob_session(std: pl.DataFrame, model: LinkageModel, share_in_blo
         return 1e-6
     counts = dobs.value_counts(name="n").get_column("n")
     block_pairs = float((counts * (counts - 1) / 2).sum())
-    exact = model.comparison("date_of_birth").levels[1]
-    m_exact = exact.m if exact.m else 0.9
+    exact = [
+        level.m
+        for comparison in model.comparisons
+        for level in comparison.levels
+        if level.when == ["eq", "dob"] and level.m
+    ]
+    m_exact = exact[0] if exact else 0.9
     known = dobs.len() / n
     matches = share_in_block * block_pairs / m_exact / (known * known)
     total = n * (n - 1) / 2
@@ -305,9 +310,13 @@ def train(
 ) -> LinkageModel:
     """A model trained on `records`: u by random sampling, m by EM, no labels needed.
 
-    `confirmed_pairs` (record_id_l, record_id_r, is_match) from staff, when given, pull each
-    comparison's m towards the levels confirmed matches fall in, with EM's m counting as
-    `confirmed_weight` pseudo-pairs.
+    u: Splink's random sampling over `u_pairs` pairs, blended with each level's default.
+    m: Splink's EM on pairs sharing a birth date, then on pairs sharing a phone; levels a
+    session cannot see keep their defaults, and the policy levels (given names that share
+    nothing, birth dates years apart) keep their fixed m. The prior comes from the first
+    session (see _prior_from_dob_session). `confirmed_pairs` (record_id_l, record_id_r,
+    is_match) from staff, when given, pull each comparison's m towards the levels confirmed
+    matches fall in, with the trained m counting as `confirmed_weight` pseudo-pairs.
     """
     say = _quiet(progress)
     std = _standardised(records)
