@@ -684,6 +684,15 @@ def default_blocking_rules() -> list[BlockingRule]:
         BlockingRule("email", [("email", "email")]),
         BlockingRule("phone+birth_year", [("phone", "phone"), ("dob_year", "dob_year")]),
         BlockingRule("postcode+dob", [("postcode", "postcode"), ("dob", "dob")]),
+        # Lists without dates of birth still get their same-name neighbours compared.
+        BlockingRule(
+            "given_key+family_sound+postcode",
+            [
+                ("given_key", "given_key"),
+                ("family_sound", "family_sound"),
+                ("postcode", "postcode"),
+            ],
+        ),
         BlockingRule(
             "names_sound+birth_year",
             [
