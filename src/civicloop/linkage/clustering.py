@@ -205,7 +205,10 @@ def cluster_pairs(
         inner.join(rejected.with_columns(pl.lit(True).alias("rejected")), on=["a", "b"], how="left")
         .join(confirmed.with_columns(pl.lit(True).alias("confirmed")), on=["a", "b"], how="left")
         .with_columns(
-            (pl.col("conflict") | pl.col("rejected").fill_null(False)).alias("conflict"),
+            (
+                (pl.col("conflict") & ~pl.col("confirmed").fill_null(False))
+                | pl.col("rejected").fill_null(False)
+            ).alias("conflict"),
             (pl.col("close") | pl.col("confirmed").fill_null(False)).alias("close"),
         )
     )

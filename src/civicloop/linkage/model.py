@@ -487,12 +487,13 @@ GIVEN_COMPATIBLE: Predicate = [
     ["initial", "given"],
 ]
 
-# Two of day, month and year agree: one part mistyped.
+# Two of day, month and year agree: one part mistyped. A year is only "mistyped" within ten
+# years: a parent and a junior can share a birthday a generation apart.
 TWO_OF_THREE_DATE_PARTS: Predicate = [
     "or",
     ["and", ["eq", "dob_year"], ["eq", "dob_month"]],
     ["and", ["eq", "dob_year"], ["eq", "dob_day"]],
-    ["and", ["eq", "dob_month"], ["eq", "dob_day"]],
+    ["and", ["eq", "dob_month"], ["eq", "dob_day"], ["absdiff_le", "dob_year", 10]],
 ]
 
 # Same date, day and month swapped, or one part mistyped. Written on the date's parts, not
