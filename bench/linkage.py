@@ -63,6 +63,15 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--baseline-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--realtime", action="store_true", help="also measure real-time p95 (hook)")
     p.add_argument("--write-docs", action="store_true", help="record results in docs/benchmarks.md")
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="on a shared machine, wait up to this long before each run until other processes "
+        "use less than --quiet-cores",
+    )
+    p.add_argument("--quiet-cores", type=float, default=0.3)
     p.add_argument("--child", choices=["engine", "baseline"], help=argparse.SUPPRESS)
     p.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--output", type=Path, help=argparse.SUPPRESS)
@@ -142,6 +151,27 @@ def child_engine(args: argparse.Namespace) -> None:
     del pl
 
 
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all cores)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_quiet(limit: float, cores: float) -> float:
+    """Wait (up to `limit` seconds) until the machine's busy CPU is under `cores`; return it."""
+    deadline = time.monotonic() + limit
+    while True:
+        before, start = _busy_seconds(), time.monotonic()
+        time.sleep(5)
+        busy = (_busy_seconds() - before) / (time.monotonic() - start)
+        if busy < cores or time.monotonic() >= deadline:
+            return busy
+        print(f"  waiting for a quiet machine (others use {busy:.1f} cores) …", flush=True)
+        time.sleep(10)
+
+
 def run_child(mode: str, csv_path: Path, out_dir: Path, args: argparse.Namespace) -> dict:
     """Run one child; its wall time and peak RSS (ru_maxrss of that process) come back."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -159,11 +189,14 @@ def run_child(mode: str, csv_path: Path, out_dir: Path, args: argparse.Namespace
         "--memory-limit",
         args.memory_limit,
     ]
+    quiet = wait_quiet(args.wait_quiet, args.quiet_cores) if args.wait_quiet else None
     load_before = os.getloadavg()
+    busy_before = _busy_seconds()
     started = time.perf_counter()
     process = subprocess.Popen(command)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
+    others = (_busy_seconds() - busy_before - usage.ru_utime - usage.ru_stime) / wall
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{mode} child failed with exit code {process.returncode}")
@@ -172,6 +205,8 @@ def run_child(mode: str, csv_path: Path, out_dir: Path, args: argparse.Namespace
     timings["peak_rss_gib"] = round(usage.ru_maxrss / 1024 / 1024, 2)
     timings["load_before"] = [round(x, 2) for x in load_before]
     timings["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    timings["other_processes_cores"] = round(max(others, 0.0), 2)
+    timings["busy_cores_before"] = None if quiet is None else round(quiet, 2)
     return timings
 
 
@@ -256,7 +291,8 @@ def report(results: list[dict], meta: dict, args: argparse.Namespace, command: s
     lines.append("")
     lines.append(
         "| setup | records | precision | recall | F1 | pure clusters | pure multi-record "
-        "clusters | household merges | in review | file to clusters | peak RSS | load (1 min) |"
+        "clusters | household merges | in review | file to clusters | peak RSS | "
+        "other processes' CPU during the run |"
     )
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
@@ -267,7 +303,8 @@ def report(results: list[dict], meta: dict, args: argparse.Namespace, command: s
             f"{fmt_share(s['recall'])} | {fmt_share(s['f1'])} | "
             f"{fmt_share(s['pure_cluster_share'])} | {fmt_share(s['pure_multi_record_share'])} | "
             f"{s['household_merges']:,} | {s['records_in_review']:,} | {t['seconds']:.0f} s | "
-            f"{t['peak_rss_gib']:.2f} GiB | {t['load_before'][0]:.1f} → {t['load_after'][0]:.1f} |"
+            f"{t['peak_rss_gib']:.2f} GiB | {t['other_processes_cores']:.1f} cores "
+            f"(load {t['load_before'][0]:.1f} → {t['load_after'][0]:.1f}) |"
         )
     lines.append("")
     for r in results:
