@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--heavy-contacts", type=int, default=200)
     p.add_argument("--docs", default=str(REPO / "docs" / "benchmarks.md"))
     p.add_argument("--no-docs", action="store_true", help="print only; do not write docs/benchmarks.md")
+    p.add_argument("--notes", help="a Markdown file appended to the section (profile, proposed changes)")
     args = p.parse_args()
     if args.contacts is None:
         args.contacts = args.people * 10
@@ -426,8 +428,8 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_snapshot(server_pgid: int, db_name: str) -> dict[str, float]:
-    """CPU seconds so far: the whole machine's busy time, and that of this client, the server's
-    process group, and PostgreSQL backends of the bench database and of everything else."""
+    """CPU seconds so far: the whole machine's busy time, and per process (keyed "group:pid"): this
+    client, the server's process group, PostgreSQL processes (of the bench database or not), others."""
     with open("/proc/stat") as f:
         values = [int(v) for v in f.readline().split()[1:]]
     snap = {"machine busy": (sum(values) - values[3] - values[4]) / CLOCK_TICKS,
@@ -451,11 +453,33 @@ def cpu_snapshot(server_pgid: int, db_name: str) -> dict[str, float]:
                     cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
                 key = "postgres (bench db)" if f" {db_name} " in f"{cmdline} " else "postgres (other)"
             else:
-                continue
+                key = "other processes"
         except (OSError, ValueError, IndexError):
             continue
         snap[f"{key}:{entry.name}"] = seconds
     return snap
+
+
+class CpuSampler(threading.Thread):
+    """Snapshots every second, so processes that exit during the run (PostgreSQL backends of
+    connections Django recycles) keep the CPU time they had used."""
+
+    def __init__(self, server_pgid: int, db_name: str):
+        super().__init__(daemon=True)
+        self.args = (server_pgid, db_name)
+        self.first = cpu_snapshot(*self.args)
+        self.seen = dict(self.first)
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_event.wait(1.0):
+            self.seen.update(cpu_snapshot(*self.args))
+
+    def finish(self) -> dict[str, float]:
+        self.stop_event.set()
+        self.join(timeout=5)
+        self.seen.update(cpu_snapshot(*self.args))
+        return cpu_shares(self.first, self.seen)
 
 
 def cpu_shares(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -471,7 +495,9 @@ def cpu_shares(before: dict[str, float], after: dict[str, float]) -> dict[str, f
         used[group] = used.get(group, 0.0) + seconds - before.get(key, 0.0)
     busy = after["machine busy"] - before["machine busy"]
     shares = {k: v / interval for k, v in sorted(used.items())}
-    shares["other processes"] = max(0.0, (busy - sum(used.values())) / interval)
+    shares.setdefault("other processes", 0.0)
+    # Kernel work, and processes too short-lived to be sampled (PostgreSQL's parallel workers).
+    shares["unattributed"] = max(0.0, (busy - sum(used.values())) / interval)
     shares["machine"] = busy / interval
     return shares
 
@@ -514,7 +540,7 @@ def wait_for_quiet(args, console) -> float:
         before = cpu_snapshot(-1, db_name)
         time.sleep(10)
         shares = cpu_shares(before, cpu_snapshot(-1, db_name))
-        others = shares["other processes"] + shares.get("postgres (other)", 0.0)
+        others = shares["other processes"] + shares.get("postgres (other)", 0.0) + shares["unattributed"]
         if others < args.quiet_cores or time.monotonic() >= deadline:
             return others
         console.print(f"  waiting for a quieter machine: other processes use {others:.2f} cores")
@@ -544,10 +570,11 @@ def run_server(config: str, args, env, log_dir, headers, plan, smoke, console) -
                       f"{len(plan):,} requests at {args.rate:g}/s ({args.warmup:g} s warm-up + {args.duration:g} s)")
         db_name = admin_url(args.database_url)[1]
         load_before = os.getloadavg()[0]
-        before = cpu_snapshot(server.process.pid, db_name)
+        sampler = CpuSampler(server.process.pid, db_name)
+        sampler.start()
         result = run_open_loop(plan, host="127.0.0.1", port=server.port, headers=headers,
                                concurrency=args.concurrency, timeout=args.timeout)
-        shares = cpu_shares(before, cpu_snapshot(server.process.pid, db_name))
+        shares = sampler.finish()
     finally:
         server.stop()
     return {"config": config, "workers": workers, "threads": threads, "result": result, "cpu": shares,
@@ -759,7 +786,8 @@ def main() -> int:
     console.print()
     console.print(report, markup=False)
     if not args.no_docs:
-        write_docs(Path(args.docs), report)
+        notes = Path(args.notes).read_text().strip() if args.notes else ""
+        write_docs(Path(args.docs), report + ("\n\n" + notes if notes else ""))
         console.print(f"\nWritten to {args.docs}")
     return 0
 
