@@ -48,32 +48,143 @@ ACTION = "demo.load"
 # Per table: the model and the attributes written, in COPY order. Every NOT NULL
 # column without a database default must be here (checked before loading).
 TABLES: dict[str, tuple[type, tuple[str, ...]]] = {
-    "address": (Address, ("id", "uprn", "line1", "line2", "town", "postcode", "latitude", "longitude",
-                          "area_id")),
-    "person": (Person, ("id", "given_name", "middle_names", "family_name", "date_of_birth", "email", "phone",
-                        "address_id", "preferred_language", "accessibility_needs", "search_name", "family_key",
-                        "family_phonetic", "given_phonetic", "phone_key", "email_key", "created_at",
-                        "updated_at", "version")),
+    "address": (
+        Address,
+        ("id", "uprn", "line1", "line2", "town", "postcode", "latitude", "longitude", "area_id"),
+    ),
+    "person": (
+        Person,
+        (
+            "id",
+            "given_name",
+            "middle_names",
+            "family_name",
+            "date_of_birth",
+            "email",
+            "phone",
+            "address_id",
+            "preferred_language",
+            "accessibility_needs",
+            "search_name",
+            "family_key",
+            "family_phonetic",
+            "given_phonetic",
+            "phone_key",
+            "email_key",
+            "created_at",
+            "updated_at",
+            "version",
+        ),
+    ),
     "household": (Household, ("id", "address_id", "created_at")),
     "household_membership": (HouseholdMembership, ("id", "household_id", "person_id", "since")),
     "relationship": (Relationship, ("id", "from_person_id", "to_person_id", "kind", "since")),
-    "identifier": (Identifier, ("id", "person_id", "scheme", "value", "department_id", "created_at")),
-    "source_record": (SourceRecord, ("id", "department_id", "local_id", "given_name", "family_name",
-                                     "date_of_birth", "email", "phone", "address_text", "postcode",
-                                     "attributes", "received_at")),
-    "link": (Link, ("id", "source_record_id", "person_id", "method", "match_probability", "active",
-                    "created_at")),
+    "identifier": (
+        Identifier,
+        ("id", "person_id", "scheme", "value", "department_id", "created_at"),
+    ),
+    "source_record": (
+        SourceRecord,
+        (
+            "id",
+            "department_id",
+            "local_id",
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "email",
+            "phone",
+            "address_text",
+            "postcode",
+            "attributes",
+            "received_at",
+        ),
+    ),
+    "link": (
+        Link,
+        (
+            "id",
+            "source_record_id",
+            "person_id",
+            "method",
+            "match_probability",
+            "active",
+            "created_at",
+        ),
+    ),
     "person_department": (PersonDepartment, ("id", "person_id", "department_id", "since")),
-    "person_need": (PersonNeed, ("id", "person_id", "need_id", "department_id", "recorded_by_id", "recorded_at",
-                                 "status", "status_changed_at", "note")),
-    "case": (Case, ("id", "reference", "service_id", "department_id", "person_id", "reporter_name",
-                    "reporter_email", "reporter_phone", "description", "status", "priority", "channel",
-                    "assignee_id", "opened_at", "due_at", "resolved_at", "closed_at", "updated_at", "latitude",
-                    "longitude", "address_id", "area_id", "reopen_count", "version")),
-    "case_event": (CaseEvent, ("id", "case_id", "kind", "at", "actor_id", "from_status", "to_status",
-                               "assignee_id", "note")),
-    "interaction": (Interaction, ("id", "person_id", "case_id", "department_id", "channel", "direction", "at",
-                                  "actor_id", "summary", "is_chasing")),
+    "person_need": (
+        PersonNeed,
+        (
+            "id",
+            "person_id",
+            "need_id",
+            "department_id",
+            "recorded_by_id",
+            "recorded_at",
+            "status",
+            "status_changed_at",
+            "note",
+        ),
+    ),
+    "case": (
+        Case,
+        (
+            "id",
+            "reference",
+            "service_id",
+            "department_id",
+            "person_id",
+            "reporter_name",
+            "reporter_email",
+            "reporter_phone",
+            "description",
+            "status",
+            "priority",
+            "channel",
+            "assignee_id",
+            "opened_at",
+            "due_at",
+            "resolved_at",
+            "closed_at",
+            "updated_at",
+            "latitude",
+            "longitude",
+            "address_id",
+            "area_id",
+            "reopen_count",
+            "version",
+        ),
+    ),
+    "case_event": (
+        CaseEvent,
+        (
+            "id",
+            "case_id",
+            "kind",
+            "at",
+            "actor_id",
+            "from_status",
+            "to_status",
+            "assignee_id",
+            "note",
+        ),
+    ),
+    "interaction": (
+        Interaction,
+        (
+            "id",
+            "person_id",
+            "case_id",
+            "department_id",
+            "channel",
+            "direction",
+            "at",
+            "actor_id",
+            "summary",
+            "is_chasing",
+        ),
+    ),
 }
 PEOPLE_TABLES = [name for name in TABLES if name != "address"]
 
@@ -102,8 +213,10 @@ def check_columns() -> None:
             )
             missing = {r[0] for r in cur.fetchall()} - written
             if missing:
-                raise SystemExit(f"bulk loader: {model._meta.db_table} has required columns it does not write: "
-                                 f"{sorted(missing)}; update bench/_bulk_pg.py")
+                raise SystemExit(
+                    f"bulk loader: {model._meta.db_table} has required columns it does not write: "
+                    f"{sorted(missing)}; update bench/_bulk_pg.py"
+                )
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -121,7 +234,9 @@ class BulkResult:
 class BulkLoader:
     """COPY one DemoCity into an empty database; `advance(phase, n)` drives a progress bar."""
 
-    def __init__(self, city: DemoCity, *, chunk_people: int = 20_000, advance: Advance | None = None):
+    def __init__(
+        self, city: DemoCity, *, chunk_people: int = 20_000, advance: Advance | None = None
+    ):
         self.city = city
         self.chunk_people = chunk_people
         self.advance = advance or (lambda phase, n: None)
@@ -153,15 +268,22 @@ class BulkLoader:
                 for row in rows:
                     write(row)
         self.copy_seconds += time.perf_counter() - t
-        audit_bulk(viewer=VIEWER, action=ACTION, object_type=name, ids=[ids.start, ids.stop - 1],
-                   extra={"seed": self.city.config.seed, "count": len(ids)})
+        audit_bulk(
+            viewer=VIEWER,
+            action=ACTION,
+            object_type=name,
+            ids=[ids.start, ids.stop - 1],
+            extra={"seed": self.city.config.seed, "count": len(ids)},
+        )
         self.result.audit_events += 1
         self.result.counts[name] += len(ids)
 
     def _start_ids(self) -> None:
         with connection.cursor() as cur:
             for name in TABLES:
-                cur.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {connection.ops.quote_name(db_table(name))}")
+                cur.execute(
+                    f"SELECT coalesce(max(id), 0) + 1 FROM {connection.ops.quote_name(db_table(name))}"
+                )
                 self.next_id[name] = cur.fetchone()[0]
 
     def _reset_sequences(self) -> None:
@@ -209,9 +331,18 @@ class BulkLoader:
         orm = self.orm
         ids = []
         for a in self.city.areas():
-            area, _ = Area.objects.update_or_create(code=a.code, defaults={
-                "name": a.name, "kind": Area.Kind.WARD, "polygon": a.polygon,
-                "min_lat": a.min_lat, "max_lat": a.max_lat, "min_lon": a.min_lon, "max_lon": a.max_lon})
+            area, _ = Area.objects.update_or_create(
+                code=a.code,
+                defaults={
+                    "name": a.name,
+                    "kind": Area.Kind.WARD,
+                    "polygon": a.polygon,
+                    "min_lat": a.min_lat,
+                    "max_lat": a.max_lat,
+                    "min_lon": a.min_lon,
+                    "max_lon": a.max_lon,
+                },
+            )
             orm.area_ids[a.code] = area.pk
             ids.append(area.pk)
         orm._audit_upserts("area", ids)
@@ -220,8 +351,20 @@ class BulkLoader:
 
         def flush() -> None:
             ids = self._ids("address", len(batch))
-            rows = [(i, a.uprn, a.line1, a.line2, a.town, a.postcode, a.latitude, a.longitude,
-                     orm.area_ids.get(a.area_code) if a.area_code else None) for i, a in zip(ids, batch, strict=True)]
+            rows = [
+                (
+                    i,
+                    a.uprn,
+                    a.line1,
+                    a.line2,
+                    a.town,
+                    a.postcode,
+                    a.latitude,
+                    a.longitude,
+                    orm.area_ids.get(a.area_code) if a.area_code else None,
+                )
+                for i, a in zip(ids, batch, strict=True)
+            ]
             self._copy("address", rows, ids)
             orm.address_ids.update((a.uprn, i) for i, a in zip(ids, batch, strict=True))
             self.advance("places", len(batch))
@@ -305,73 +448,218 @@ class BulkLoader:
 
         def person_rows():
             for i, p in zip(ids, people, strict=True):
-                k = person_keys(given_name=p.given_name, family_name=p.family_name, phone=p.phone,
-                                email=p.email)
-                yield (i, p.given_name, p.middle_names, p.family_name, p.date_of_birth, p.email, p.phone,
-                       address_ids[p.address_uprn], p.preferred_language, p.accessibility_needs,
-                       k["search_name"], k["family_key"], k["family_phonetic"], k["given_phonetic"],
-                       k["phone_key"], k["email_key"], p.created_at, p.created_at, 1)
+                k = person_keys(
+                    given_name=p.given_name, family_name=p.family_name, phone=p.phone, email=p.email
+                )
+                yield (
+                    i,
+                    p.given_name,
+                    p.middle_names,
+                    p.family_name,
+                    p.date_of_birth,
+                    p.email,
+                    p.phone,
+                    address_ids[p.address_uprn],
+                    p.preferred_language,
+                    p.accessibility_needs,
+                    k["search_name"],
+                    k["family_key"],
+                    k["family_phonetic"],
+                    k["given_phonetic"],
+                    k["phone_key"],
+                    k["email_key"],
+                    p.created_at,
+                    p.created_at,
+                    1,
+                )
 
         self._copy("person", person_rows(), ids)
 
         hh_ids = self._ids("household", len(bundles))
-        self._copy("household", ((h, address_ids[b.address_uprn], _midnight(b.since))
-                                 for h, b in zip(hh_ids, bundles, strict=True)), hh_ids)
+        self._copy(
+            "household",
+            (
+                (h, address_ids[b.address_uprn], _midnight(b.since))
+                for h, b in zip(hh_ids, bundles, strict=True)
+            ),
+            hh_ids,
+        )
         members = [(h, m) for h, b in zip(hh_ids, bundles, strict=True) for m in b.memberships]
         ids = self._ids("household_membership", len(members))
-        self._copy("household_membership", ((i, h, pid[m.person_ref], m.since)
-                                            for i, (h, m) in zip(ids, members, strict=True)), ids)
+        self._copy(
+            "household_membership",
+            ((i, h, pid[m.person_ref], m.since) for i, (h, m) in zip(ids, members, strict=True)),
+            ids,
+        )
         rels = [r for b in bundles for r in b.relationships]
         ids = self._ids("relationship", len(rels))
-        self._copy("relationship", ((i, pid[r.from_ref], pid[r.to_ref], r.kind, r.since)
-                                    for i, r in zip(ids, rels, strict=True)), ids)
+        self._copy(
+            "relationship",
+            (
+                (i, pid[r.from_ref], pid[r.to_ref], r.kind, r.since)
+                for i, r in zip(ids, rels, strict=True)
+            ),
+            ids,
+        )
         idents = [x for b in bundles for x in b.identifiers]
         ids = self._ids("identifier", len(idents))
-        self._copy("identifier", ((i, pid[x.person_ref], x.scheme, x.value, dept[x.department], now)
-                                  for i, x in zip(ids, idents, strict=True)), ids)
+        self._copy(
+            "identifier",
+            (
+                (i, pid[x.person_ref], x.scheme, x.value, dept[x.department], now)
+                for i, x in zip(ids, idents, strict=True)
+            ),
+            ids,
+        )
 
         records = [r for b in bundles for r in b.source_records]
         rec_ids = self._ids("source_record", len(records))
-        self._copy("source_record", (
-            (i, dept[r.department], r.local_id, r.given_name, r.family_name, r.date_of_birth, r.email, r.phone,
-             r.address_text, r.postcode, json.dumps(r.attributes), r.received_at)
-            for i, r in zip(rec_ids, records, strict=True)), rec_ids)
+        self._copy(
+            "source_record",
+            (
+                (
+                    i,
+                    dept[r.department],
+                    r.local_id,
+                    r.given_name,
+                    r.family_name,
+                    r.date_of_birth,
+                    r.email,
+                    r.phone,
+                    r.address_text,
+                    r.postcode,
+                    json.dumps(r.attributes),
+                    r.received_at,
+                )
+                for i, r in zip(rec_ids, records, strict=True)
+            ),
+            rec_ids,
+        )
         ids = self._ids("link", len(records))
-        self._copy("link", ((i, rec, pid[r.person_ref], Link.Method.KNOWN_TRUTH.value, None, True, r.received_at)
-                            for i, rec, r in zip(ids, rec_ids, records, strict=True)), ids)
+        self._copy(
+            "link",
+            (
+                (
+                    i,
+                    rec,
+                    pid[r.person_ref],
+                    Link.Method.KNOWN_TRUTH.value,
+                    None,
+                    True,
+                    r.received_at,
+                )
+                for i, rec, r in zip(ids, rec_ids, records, strict=True)
+            ),
+            ids,
+        )
         served = [s for b in bundles for s in b.served]
         ids = self._ids("person_department", len(served))
-        self._copy("person_department", ((i, pid[s.person_ref], dept[s.department], s.since)
-                                         for i, s in zip(ids, served, strict=True)), ids)
+        self._copy(
+            "person_department",
+            (
+                (i, pid[s.person_ref], dept[s.department], s.since)
+                for i, s in zip(ids, served, strict=True)
+            ),
+            ids,
+        )
         needs = [n for b in bundles for n in b.needs]
         ids = self._ids("person_need", len(needs))
-        self._copy("person_need", (
-            (i, pid[n.person_ref], need_ids[n.need], dept[n.department], staff(n.recorded_by), n.recorded_at,
-             n.status, n.status_changed_at, n.note)
-            for i, n in zip(ids, needs, strict=True)), ids)
+        self._copy(
+            "person_need",
+            (
+                (
+                    i,
+                    pid[n.person_ref],
+                    need_ids[n.need],
+                    dept[n.department],
+                    staff(n.recorded_by),
+                    n.recorded_at,
+                    n.status,
+                    n.status_changed_at,
+                    n.note,
+                )
+                for i, n in zip(ids, needs, strict=True)
+            ),
+            ids,
+        )
 
         cases = [c for b in bundles for c in b.cases]
         case_ids = self._ids("case", len(cases))
         cid = {c.reference: i for c, i in zip(cases, case_ids, strict=True)}
-        self._copy("case", (
-            (i, c.reference, service_ids[c.service], dept[c.department],
-             pid[c.person_ref] if c.person_ref else None, c.reporter_name, c.reporter_email, c.reporter_phone,
-             c.description, c.status, c.priority, c.channel, staff(c.assignee), c.opened_at, c.due_at,
-             c.resolved_at, c.closed_at, c.updated_at, c.latitude, c.longitude,
-             address_ids[c.address_uprn] if c.address_uprn else None,
-             area_ids[c.area_code] if c.area_code else None, c.reopen_count, max(1, len(c.events)))
-            for i, c in zip(case_ids, cases, strict=True)), case_ids)
+        self._copy(
+            "case",
+            (
+                (
+                    i,
+                    c.reference,
+                    service_ids[c.service],
+                    dept[c.department],
+                    pid[c.person_ref] if c.person_ref else None,
+                    c.reporter_name,
+                    c.reporter_email,
+                    c.reporter_phone,
+                    c.description,
+                    c.status,
+                    c.priority,
+                    c.channel,
+                    staff(c.assignee),
+                    c.opened_at,
+                    c.due_at,
+                    c.resolved_at,
+                    c.closed_at,
+                    c.updated_at,
+                    c.latitude,
+                    c.longitude,
+                    address_ids[c.address_uprn] if c.address_uprn else None,
+                    area_ids[c.area_code] if c.area_code else None,
+                    c.reopen_count,
+                    max(1, len(c.events)),
+                )
+                for i, c in zip(case_ids, cases, strict=True)
+            ),
+            case_ids,
+        )
         events = [(ci, e) for ci, c in zip(case_ids, cases, strict=True) for e in c.events]
         ids = self._ids("case_event", len(events))
-        self._copy("case_event", (
-            (i, ci, e.kind, e.at, staff(e.actor), e.from_status, e.to_status, staff(e.assignee), e.note)
-            for i, (ci, e) in zip(ids, events, strict=True)), ids)
+        self._copy(
+            "case_event",
+            (
+                (
+                    i,
+                    ci,
+                    e.kind,
+                    e.at,
+                    staff(e.actor),
+                    e.from_status,
+                    e.to_status,
+                    staff(e.assignee),
+                    e.note,
+                )
+                for i, (ci, e) in zip(ids, events, strict=True)
+            ),
+            ids,
+        )
         contacts = [x for b in bundles for x in sorted(b.interactions, key=lambda x: x.at)]
         ids = self._ids("interaction", len(contacts))
-        self._copy("interaction", (
-            (i, pid[x.person_ref] if x.person_ref else None, cid[x.case_ref] if x.case_ref else None,
-             dept[x.department], x.channel, x.direction, x.at, staff(x.actor), x.summary, x.is_chasing)
-            for i, x in zip(ids, contacts, strict=True)), ids)
+        self._copy(
+            "interaction",
+            (
+                (
+                    i,
+                    pid[x.person_ref] if x.person_ref else None,
+                    cid[x.case_ref] if x.case_ref else None,
+                    dept[x.department],
+                    x.channel,
+                    x.direction,
+                    x.at,
+                    staff(x.actor),
+                    x.summary,
+                    x.is_chasing,
+                )
+                for i, x in zip(ids, contacts, strict=True)
+            ),
+            ids,
+        )
 
 
 # -- what pg_restore builds after the data: secondary indexes, then foreign keys --------------------
@@ -425,8 +713,12 @@ def create_deferred(items: list[Deferred], advance: Advance | None = None) -> No
         present = {r[0] for r in cur.fetchall()}
         for item in items:
             if item.kind == "index":
-                cur.execute(item.definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+                cur.execute(
+                    item.definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+                )
             elif item.name not in present:
-                cur.execute(f"ALTER TABLE {q(item.table)} ADD CONSTRAINT {q(item.name)} {item.definition}")
+                cur.execute(
+                    f"ALTER TABLE {q(item.table)} ADD CONSTRAINT {q(item.name)} {item.definition}"
+                )
             if advance:
                 advance("indexes", 1)

@@ -45,8 +45,16 @@ class RunResult:
 
 
 class _Worker(threading.Thread):
-    def __init__(self, host: str, port: int, headers: dict[str, str], jobs: queue.Queue, sink: list,
-                 start_at: float, timeout: float):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        headers: dict[str, str],
+        jobs: queue.Queue,
+        sink: list,
+        start_at: float,
+        timeout: float,
+    ):
         super().__init__(daemon=True)
         self.host, self.port, self.headers = host, port, headers
         self.jobs, self.sink, self.start_at, self.timeout = jobs, sink, start_at, timeout
@@ -85,7 +93,9 @@ class _Worker(threading.Thread):
                     self.conn = None
                     # The server may close an idle keep-alive connection just as we reuse it:
                     # send once more on a fresh one, as browsers and HTTP libraries do for a GET.
-                    stale = isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
+                    stale = isinstance(
+                        exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+                    )
                     if not (reused and stale and attempt == 1):
                         break
                     outcome.retried = True
@@ -97,13 +107,23 @@ class _Worker(threading.Thread):
             self.conn.close()
 
 
-def run_open_loop(plan: list[Planned], *, host: str, port: int, headers: dict[str, str], concurrency: int = 64,
-                  timeout: float = 10.0, drain_seconds: float = 30.0) -> RunResult:
+def run_open_loop(
+    plan: list[Planned],
+    *,
+    host: str,
+    port: int,
+    headers: dict[str, str],
+    concurrency: int = 64,
+    timeout: float = 10.0,
+    drain_seconds: float = 30.0,
+) -> RunResult:
     """Send every planned request at its offset; return each outcome (unanswered ones with status 0)."""
     jobs: queue.Queue = queue.Queue()
     sink: list[Outcome] = []
     start_at = time.perf_counter() + 0.2
-    workers = [_Worker(host, port, headers, jobs, sink, start_at, timeout) for _ in range(concurrency)]
+    workers = [
+        _Worker(host, port, headers, jobs, sink, start_at, timeout) for _ in range(concurrency)
+    ]
     for w in workers:
         w.start()
     lag = 0.0

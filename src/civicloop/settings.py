@@ -168,6 +168,8 @@ TASKS = {
 CIVICLOOP = {
     "AGENCY_NAME": os.environ.get("CIVICLOOP_AGENCY_NAME", "City of Riverton"),
     "SEARCH_PAGE_SIZE": 20,
+    # A person search counts its matches exactly up to this many; beyond, "more than".
+    "SEARCH_COUNT_LIMIT": 200,
     "TIMELINE_PAGE_SIZE": 25,
     "IDEMPOTENCY_TTL_HOURS": 24,
 }

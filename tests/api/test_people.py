@@ -35,7 +35,7 @@ def test_search_finds_alice_by_each_key(world, api_as, params):
     body = response.json()
     assert body["items"][0]["id"] == world.alice.id
     assert body["items"][0]["date_of_birth"] == "1985-03-14"
-    assert set(body) == {"items", "page", "page_size", "total", "pages"}
+    assert set(body) == {"items", "page", "page_size", "total", "total_capped", "pages"}
 
 
 def test_search_only_finds_people_the_viewers_departments_serve(world, api_as):

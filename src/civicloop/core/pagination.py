@@ -17,6 +17,8 @@ class Page(Generic[T]):
     page: int
     page_size: int
     total: int
+    # True when there are more than `total` items: a search that stops counting.
+    total_capped: bool = False
 
     @property
     def pages(self) -> int:
@@ -24,7 +26,7 @@ class Page(Generic[T]):
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.page < self.pages or self.total_capped
 
     @property
     def has_previous(self) -> bool:

@@ -79,8 +79,13 @@ class PersonPageOut(Schema):
     items: list[PersonSummaryOut]
     page: int
     page_size: int
-    total: int
-    pages: int
+    total: int = Field(description="Matches counted; with `total_capped`, there are more.")
+    total_capped: bool = Field(
+        description="True when more people match than `total`: a search stops counting at "
+        "a configured limit (200 by default) or at the end of the page asked for, if "
+        "further. Narrow the search to see every match."
+    )
+    pages: int = Field(description="Pages of `total`; with `total_capped`, there are more.")
 
 
 class PersonSearchIn(Schema):
@@ -280,6 +285,7 @@ def person_find(request: HttpRequest, query: Query[PersonSearchIn]):
         "page": page.page,
         "page_size": page.page_size,
         "total": page.total,
+        "total_capped": page.total_capped,
         "pages": page.pages,
     }
 

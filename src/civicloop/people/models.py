@@ -45,6 +45,22 @@ class Person(models.Model):
             models.Index(fields=["family_key", "date_of_birth"], name="person_family_dob"),
             models.Index(fields=["family_phonetic", "given_phonetic"], name="person_phonetic"),
             models.Index(fields=["date_of_birth"], name="person_dob"),
+            # Person search reads each rank in (family_key, search_name, id) order and
+            # stops at a limit (people/selectors.py): one index per rank's leading key.
+            models.Index(
+                fields=["family_key", "search_name", "id"],
+                include=["given_phonetic"],
+                name="person_search_family",
+            ),
+            models.Index(
+                fields=["family_phonetic", "family_key", "search_name", "id"],
+                include=["given_phonetic"],
+                name="person_search_famphon",
+            ),
+            models.Index(
+                fields=["given_phonetic", "family_key", "search_name", "id"],
+                name="person_search_givphon",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -46,12 +46,16 @@ class PersonSearchCriteria:
         return [f for f in SEARCH_FIELDS if getattr(self, f)]
 
 
-def _name_filter(qs, name: str, *, fuzzy: bool = False):
-    """Exact and phonetic matches on names, best first; with `fuzzy`, near spellings
-    too (trigram similarity on PostgreSQL, a shared three-letter prefix on SQLite)."""
+def _name_ranks(name: str, *, fuzzy: bool = False) -> tuple[Q, list[Q]]:
+    """What a name search matches, and its ranks best first.
+
+    A person's rank is the first of `ranks` whose condition they meet; everyone else
+    the match takes comes last. Exact and phonetic keys match, and with `fuzzy` near
+    spellings (trigram similarity on PostgreSQL, a shared three-letter prefix on SQLite).
+    """
     tokens = keys.fold(name).split()
     if not tokens:
-        return qs, None
+        raise ValidationFailed({"name": _("Enter at least two letters of a name.")})
     family = tokens[-1]
     given = tokens[0] if len(tokens) > 1 else ""
     fam_phon = keys.phonetic(family)
@@ -61,35 +65,42 @@ def _name_filter(qs, name: str, *, fuzzy: bool = False):
         match = Q(family_key__startswith=family[:3])
     else:
         match = Q(family_key=family) | Q(family_phonetic=fam_phon)
-        if len(tokens) == 1:
+        if not given:
             # One word may be either name.
             match |= Q(search_name__startswith=f"{family} ") | Q(given_phonetic=fam_phon)
-    qs = qs.filter(match)
-    if given:
-        giv_phon = keys.phonetic(given)
-        qs = qs.filter(
-            Q(search_name__startswith=f"{given} ")
-            | Q(given_phonetic=giv_phon)
-            | Q(search_name__startswith=given[:1])
-        )
-        rank = CaseWhen(
-            When(search_name=f"{given} {family}", then=Value(0)),
-            When(family_key=family, search_name__startswith=f"{given} ", then=Value(1)),
-            When(family_key=family, given_phonetic=giv_phon, then=Value(2)),
-            When(family_key=family, then=Value(3)),
-            When(family_phonetic=fam_phon, given_phonetic=giv_phon, then=Value(4)),
-            default=Value(5),
-            output_field=IntegerField(),
-        )
-    else:
-        rank = CaseWhen(
-            When(family_key=family, then=Value(0)),
-            When(search_name__startswith=f"{family} ", then=Value(1)),
-            When(family_phonetic=fam_phon, then=Value(2)),
-            default=Value(3),
-            output_field=IntegerField(),
-        )
-    return qs, rank
+    if not given:
+        ranks = [
+            Q(family_key=family),
+            Q(search_name__startswith=f"{family} "),
+            Q(family_phonetic=fam_phon),
+        ]
+        return match, ranks
+    giv_phon = keys.phonetic(given)
+    match &= (
+        Q(search_name__startswith=f"{given} ")
+        | Q(given_phonetic=giv_phon)
+        | Q(search_name__startswith=given[:1])
+    )
+    ranks = [
+        Q(search_name=f"{given} {family}"),
+        Q(family_key=family, search_name__startswith=f"{given} "),
+        Q(family_key=family, given_phonetic=giv_phon),
+        Q(family_key=family),
+        Q(family_phonetic=fam_phon, given_phonetic=giv_phon),
+    ]
+    return match, ranks
+
+
+def rank_expression(ranks: list[Q]) -> CaseWhen:
+    """The rank `_name_ranks` describes, as one SQL expression."""
+    return CaseWhen(
+        *(When(condition, then=Value(i)) for i, condition in enumerate(ranks)),
+        default=Value(len(ranks)),
+        output_field=IntegerField(),
+    )
+
+
+SEARCH_ORDER = ("family_key", "search_name", "id")
 
 
 def person_search(
@@ -99,7 +110,12 @@ def person_search(
     page: int | None = 1,
     page_size: int | None = None,
 ) -> Page[Person]:
-    """People the viewer's departments serve that match every given criterion."""
+    """People the viewer's departments serve that match every given criterion, best first.
+
+    The total is exact up to `SEARCH_COUNT_LIMIT` (or the end of the page asked for, if
+    further); beyond it the page says "more than" (`total_capped`): counting every Smith
+    in a city costs more than the search, and nobody reads past the first pages.
+    """
     policy.require_casework_role(viewer)
     used = criteria.used_fields()
     if not used:
@@ -109,29 +125,40 @@ def person_search(
     page, size = clamp_page(page, page_size, settings.CIVICLOOP["SEARCH_PAGE_SIZE"])
     if criteria.name and len(keys.fold(criteria.name)) < 2:
         raise ValidationFailed({"name": _("Enter at least two letters of a name.")})
+    start = (page - 1) * size
+    limit = max(settings.CIVICLOOP["SEARCH_COUNT_LIMIT"], start + size) + 1
     with transaction.atomic():
-        items, total = _search_page(viewer, criteria, page, size, fuzzy=False)
-        if total == 0 and criteria.name:
+        ids = search_ids(viewer, criteria, limit, fuzzy=False)
+        if not ids and criteria.name:
             # Nothing spelt alike: try near spellings before saying there is nobody.
-            items, total = _search_page(viewer, criteria, page, size, fuzzy=True)
+            ids = search_ids(viewer, criteria, limit, fuzzy=True)
+        capped = len(ids) >= limit
+        total = limit - 1 if capped else len(ids)
+        page_ids = ids[start : start + size]
+        found = Person.objects.select_related("address").in_bulk(page_ids)
+        items = [found[i] for i in page_ids if i in found]
         audit_record(
             viewer=viewer,
             action="person.search",
             object_type="person",
-            object_ids=[p.id for p in items],
+            object_ids=page_ids,
             fields=used,
-            counts={"total": total, "page": page},
+            counts={"total": total, "capped": int(capped), "page": page},
         )
-    return Page(items=items, page=page, page_size=size, total=total)
+    return Page(items=items, page=page, page_size=size, total=total, total_capped=capped)
 
 
-def _search_page(
-    viewer: Viewer, criteria: PersonSearchCriteria, page: int, size: int, *, fuzzy: bool
-):
+def search_ids(
+    viewer: Viewer, criteria: PersonSearchCriteria, limit: int, *, fuzzy: bool
+) -> list[int]:
+    """The ids of the first `limit` people matching `criteria`, in rank order.
+
+    Exact and phonetic name searches read one rank at a time, each in
+    (family_key, search_name, id) order through an index that has it, and stop at
+    `limit`, so a common surname costs a few hundred index entries, not a sort of
+    every bearer. Near spellings are rarer and bounded by trigram similarity: one query.
+    """
     qs = policy.visible_people(viewer)
-    rank = None
-    if criteria.name:
-        qs, rank = _name_filter(qs, criteria.name, fuzzy=fuzzy)
     if criteria.date_of_birth:
         qs = qs.filter(date_of_birth=criteria.date_of_birth)
     if criteria.identifier:
@@ -145,14 +172,29 @@ def _search_page(
         qs = qs.filter(phone_key=pk)
     if criteria.email:
         qs = qs.filter(email_key=keys.email_key(criteria.email))
-    order = ["family_key", "search_name", "id"]
-    if rank is not None:
-        qs = qs.annotate(rank=rank)
-        order = ["rank", *order]
-    qs = qs.order_by(*order).select_related("address")
-    total = qs.count()
-    start = (page - 1) * size
-    return list(qs[start : start + size]), total
+    if not criteria.name:
+        return list(qs.order_by(*SEARCH_ORDER).values_list("id", flat=True)[:limit])
+    match, ranks = _name_ranks(criteria.name, fuzzy=fuzzy)
+    qs = qs.filter(match)
+    if fuzzy:
+        ordered = qs.annotate(rank=rank_expression(ranks)).order_by("rank", *SEARCH_ORDER)
+        return list(ordered.values_list("id", flat=True)[:limit])
+    ids: list[int] = []
+    seen: set[int] = set()
+    earlier: Q | None = None  # the conditions of the ranks already read
+    for condition in [*ranks, None]:
+        rank_qs = qs if earlier is None else qs.exclude(earlier)
+        if condition is not None:
+            rank_qs = rank_qs.filter(condition)
+            earlier = condition if earlier is None else earlier | condition
+        wanted = limit - len(ids)
+        for person_id in rank_qs.order_by(*SEARCH_ORDER).values_list("id", flat=True)[:wanted]:
+            if person_id not in seen:  # a name changed between two reads
+                seen.add(person_id)
+                ids.append(person_id)
+        if len(ids) >= limit:
+            break
+    return ids
 
 
 @dataclass(frozen=True)
