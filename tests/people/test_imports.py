@@ -634,6 +634,30 @@ def test_link_new_as_people_gives_each_new_record_a_person_a_link_and_the_depart
     assert Person.objects.count() == 3
 
 
+def test_people_an_import_creates_or_changes_are_filed_for_real_time_matching(
+    housing, workdir, django_capture_on_commit_callbacks
+):
+    from civicloop.linkage.models import MatchKey
+
+    with django_capture_on_commit_callbacks(execute=True):
+        import_housing(workdir, link_new_as_people=True)
+    alice = Link.objects.get(source_record=records(housing)["H-0001"]).person
+    filed = set(MatchKey.objects.filter(person=alice).values_list("kind", "value"))
+    assert ("email", "alice.okafor@example.org") in filed
+    assert MatchKey.objects.values("person").distinct().count() == 3
+
+    # A changed email on Alice's record re-files her under the new one.
+    path = workdir / "housing.csv"
+    path.write_text(path.read_text().replace("alice.okafor@example.org", "alice@new.example"))
+    with django_capture_on_commit_callbacks(execute=True):
+        report = import_housing(workdir)
+    assert report.updated == 1
+    emails = set(
+        MatchKey.objects.filter(person=alice, kind="email").values_list("value", flat=True)
+    )
+    assert "alice@new.example" in emails
+
+
 def test_link_new_as_people_only_for_new_named_records_and_unheld_identifiers(housing, tmp_path):
     SourceRecordFactory(department=housing, local_id="H-1", given_name="Al")
     IdentifierFactory(person=PersonFactory(), scheme="nhs", value="111")

@@ -146,14 +146,23 @@ def matchindex_update(person_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     model = current_model()
-    active = list(
-        Person.objects.filter(pk__in=ids, merged_into__isnull=True).values_list("id", flat=True)
-    )
+    active = [
+        person_id
+        for start in range(0, len(ids), BATCH)
+        for person_id in Person.objects.filter(
+            pk__in=ids[start : start + BATCH], merged_into__isnull=True
+        ).values_list("id", flat=True)
+    ]
+    written = 0
     with transaction.atomic():
-        MatchKey.objects.filter(person_id__in=ids).delete()
-        rows = _rows(model, active)
-        MatchKey.objects.bulk_create(rows, batch_size=BATCH)
-    return len(rows)
+        # In batches: an import may re-file a hundred thousand people at once.
+        for start in range(0, len(ids), BATCH):
+            MatchKey.objects.filter(person_id__in=ids[start : start + BATCH]).delete()
+        for start in range(0, len(active), BATCH):
+            rows = _rows(model, active[start : start + BATCH])
+            MatchKey.objects.bulk_create(rows, batch_size=BATCH)
+            written += len(rows)
+    return written
 
 
 def matchindex_rebuild(*, progress: Callable[[int, int], None] | None = None) -> int:

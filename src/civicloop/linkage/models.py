@@ -171,11 +171,18 @@ def _keep_match_index(event) -> None:
     matchindex_on_event(event)
 
 
+def _refile_imported(event) -> None:
+    from civicloop.linkage.matching import matchindex_update
+
+    matchindex_update(event.data["person_ids"])
+
+
 def _subscribe_match_index() -> None:
     from civicloop.core.events import subscribe
 
     for name in ("person.created", "person.updated", "person.merged", "person.unmerged"):
         subscribe(name, _keep_match_index)
+    subscribe("people.records_imported", _refile_imported)
     subscribe("linkage.run_finished", _rebuild_match_index)
 
 

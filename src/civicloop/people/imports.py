@@ -35,6 +35,7 @@ from django.db.models import Model
 
 from civicloop.catalogue.models import Department
 from civicloop.core import clock
+from civicloop.core.events import DomainEvent, publish
 from civicloop.core.access import Viewer
 from civicloop.people import merge as merging
 from civicloop.people.keys import person_keys
@@ -798,6 +799,8 @@ class _Writer:
         self.progress = progress or (lambda phase, done, total: None)
         self.now = clock.now()
         self.addresses = merging.AddressResolver()
+        # People whose records this import created or changed: real-time matching re-files them.
+        self.people_touched: set[int] = set()
 
     def write(self, candidates: list[_Candidate], *, link_new_as_people: bool) -> None:
         fields = self.mapping.record_fields
@@ -845,6 +848,11 @@ class _Writer:
             ]
             _update(records, [*fields, "attributes", "received_at"])
             self._audit("update", "source_record", [r.pk for r in records])
+            self.people_touched.update(
+                Link.objects.filter(
+                    source_record_id__in=[r.pk for r in records], active=True
+                ).values_list("person_id", flat=True)
+            )
             self.report.updated += len(records)
             done += len(records)
             self.progress("write", done, total)
@@ -925,6 +933,7 @@ class _Writer:
             Identifier.objects.bulk_create(identifiers)
             self._audit("create", "identifier", [i.pk for i in identifiers])
         self.report.people_created += len(people)
+        self.people_touched.update(p.pk for p in people)
         self.report.identifiers_created += len(identifiers)
 
     def _new_identifiers(self, pairs: list[tuple[SourceRecord, Person]]) -> list[Identifier]:
@@ -1075,6 +1084,15 @@ def import_records(
             # One import of a department at a time (PostgreSQL; SQLite has one writer anyway).
             Department.objects.select_for_update().filter(pk=department.pk).first()
             writer.write(candidates, link_new_as_people=link_new_as_people)
+            if writer.people_touched:
+                publish(
+                    DomainEvent(
+                        name="people.records_imported",
+                        object_type="department",
+                        object_id=department.pk,
+                        data={"person_ids": sorted(writer.people_touched)},
+                    )
+                )
     except BaseException as e:
         if pending is not None:
             pending.unlink(missing_ok=True)
