@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "civicloop.trust",
     "civicloop.demo",
     "civicloop.linkage",
+    "civicloop.intake",
 ]
 
 MIDDLEWARE = [

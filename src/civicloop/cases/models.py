@@ -23,6 +23,12 @@ class Channel(models.TextChoices):
     OPEN311 = "open311", _("Open311 app")
 
 
+class NotifyChannel(models.TextChoices):
+    NONE = "none", _("Do not contact me")
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message")
+
+
 class Case(models.Model):
     """A person's (or an anonymous reporter's) matter with one service."""
 
@@ -63,9 +69,29 @@ class Case(models.Model):
     )
     reopen_count = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
+    # -- what arrived through a public channel (Open311, the portal, email) --
+    # Answers to the service's own questions (Open311 attributes), by attribute code.
+    attributes = models.JSONField(default=dict, blank=True)
+    # A picture the reporter links to: stored and shown as a link, never fetched by the server.
+    media_url = models.CharField(max_length=1000, blank=True)
+    # A report of the same problem as an open one: it follows the original's status.
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+    )
+    # An anonymous reporter whose contact details may be a known person: staff decide.
+    identity_review = models.BooleanField(default=False)
+    reporter_language = models.CharField(max_length=10, blank=True)
+    # The reporter agreed to be contacted about this case, and how.
+    contact_consent = models.BooleanField(default=False)
+    notify_channel = models.CharField(
+        max_length=10, choices=NotifyChannel.choices, default=NotifyChannel.NONE
+    )
+    # SHA-256 of the secret in the tracking link sent to the reporter (never the secret).
+    tracking_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         indexes = [
+            models.Index(fields=["service", "status", "opened_at"], name="case_service_open"),
             models.Index(fields=["department", "status", "due_at"], name="case_queue"),
             models.Index(fields=["person", "opened_at"], name="case_person_time"),
             models.Index(fields=["assignee", "status"], name="case_assignee"),
@@ -141,3 +167,22 @@ class Interaction(models.Model):
             models.Index(fields=["person", "at"], name="interaction_person_time"),
             models.Index(fields=["case", "at"], name="interaction_case_time"),
         ]
+
+
+class Attachment(models.Model):
+    """A file a reporter or staff member added to a case (a photo of the problem),
+    kept through Django's storage API, with location metadata already stripped."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to="case-media/%Y/%m/")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    # Shown on the public report page (a reporter's photo of the problem is public).
+    public = models.BooleanField(default=True)
+    uploaded_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "uploaded_at"], name="attachment_case")]
+
+    def __str__(self) -> str:
+        return self.file.name

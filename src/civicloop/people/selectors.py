@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.db import transaction
@@ -49,9 +51,12 @@ class PersonSearchCriteria:
 def _name_ranks(name: str, *, fuzzy: bool = False) -> tuple[Q, list[Q]]:
     """What a name search matches, and its ranks best first.
 
-    A person's rank is the first of `ranks` whose condition they meet; everyone else
-    the match takes comes last. Exact and phonetic keys match, and with `fuzzy` near
-    spellings (trigram similarity on PostgreSQL, a shared three-letter prefix on SQLite).
+    A person's rank is the first of `ranks` whose condition they meet. Exact and phonetic
+    keys match: each rank's condition implies the match and together they cover it, so
+    a rank can be read on its own, by an index in its order, without the whole match's
+    ORs (which lead PostgreSQL to sort every Smith). With `fuzzy`, near spellings match
+    (trigram similarity on PostgreSQL, a shared three-letter prefix on SQLite), ranked
+    the same way; anyone else the near match takes comes last.
     """
     tokens = keys.fold(name).split()
     if not tokens:
@@ -59,35 +64,33 @@ def _name_ranks(name: str, *, fuzzy: bool = False) -> tuple[Q, list[Q]]:
     family = tokens[-1]
     given = tokens[0] if len(tokens) > 1 else ""
     fam_phon = keys.phonetic(family)
+    if not given:
+        # One word may be either name.
+        ranks = [
+            Q(family_key=family),
+            Q(search_name__startswith=f"{family} "),
+            Q(family_phonetic=fam_phon),
+            Q(given_phonetic=fam_phon),
+        ]
+    else:
+        giv_phon = keys.phonetic(given)
+        # The given name matches by its sound or its initial ("J Smith").
+        given_match = Q(given_phonetic=giv_phon) | Q(search_name__startswith=given[:1])
+        ranks = [
+            Q(search_name=f"{given} {family}")
+            & (Q(family_key=family) | Q(family_phonetic=fam_phon)),
+            Q(family_key=family, search_name__startswith=f"{given} "),
+            Q(family_key=family, given_phonetic=giv_phon),
+            Q(family_key=family) & given_match,
+            Q(family_phonetic=fam_phon, given_phonetic=giv_phon),
+            Q(family_phonetic=fam_phon) & given_match,
+        ]
     if fuzzy and settings.IS_POSTGRES:
         match = Q(search_name__trigram_word_similar=" ".join(tokens))
     elif fuzzy:
         match = Q(family_key__startswith=family[:3])
     else:
-        match = Q(family_key=family) | Q(family_phonetic=fam_phon)
-        if not given:
-            # One word may be either name.
-            match |= Q(search_name__startswith=f"{family} ") | Q(given_phonetic=fam_phon)
-    if not given:
-        ranks = [
-            Q(family_key=family),
-            Q(search_name__startswith=f"{family} "),
-            Q(family_phonetic=fam_phon),
-        ]
-        return match, ranks
-    giv_phon = keys.phonetic(given)
-    match &= (
-        Q(search_name__startswith=f"{given} ")
-        | Q(given_phonetic=giv_phon)
-        | Q(search_name__startswith=given[:1])
-    )
-    ranks = [
-        Q(search_name=f"{given} {family}"),
-        Q(family_key=family, search_name__startswith=f"{given} "),
-        Q(family_key=family, given_phonetic=giv_phon),
-        Q(family_key=family),
-        Q(family_phonetic=fam_phon, given_phonetic=giv_phon),
-    ]
+        match = reduce(or_, ranks)
     return match, ranks
 
 
@@ -175,18 +178,19 @@ def search_ids(
     if not criteria.name:
         return list(qs.order_by(*SEARCH_ORDER).values_list("id", flat=True)[:limit])
     match, ranks = _name_ranks(criteria.name, fuzzy=fuzzy)
-    qs = qs.filter(match)
     if fuzzy:
-        ordered = qs.annotate(rank=rank_expression(ranks)).order_by("rank", *SEARCH_ORDER)
+        ordered = (
+            qs.filter(match).annotate(rank=rank_expression(ranks)).order_by("rank", *SEARCH_ORDER)
+        )
         return list(ordered.values_list("id", flat=True)[:limit])
     ids: list[int] = []
     seen: set[int] = set()
     earlier: Q | None = None  # the conditions of the ranks already read
-    for condition in [*ranks, None]:
-        rank_qs = qs if earlier is None else qs.exclude(earlier)
-        if condition is not None:
-            rank_qs = rank_qs.filter(condition)
-            earlier = condition if earlier is None else earlier | condition
+    for condition in ranks:
+        rank_qs = qs.filter(condition)
+        if earlier is not None:
+            rank_qs = rank_qs.exclude(earlier)
+        earlier = condition if earlier is None else earlier | condition
         wanted = limit - len(ids)
         for person_id in rank_qs.order_by(*SEARCH_ORDER).values_list("id", flat=True)[:wanted]:
             if person_id not in seen:  # a name changed between two reads
