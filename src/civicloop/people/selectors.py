@@ -68,22 +68,23 @@ def _name_ranks(name: str, *, fuzzy: bool = False) -> tuple[Q, list[Q]]:
         # One word may be either name.
         ranks = [
             Q(family_key=family),
-            Q(search_name__startswith=f"{family} "),
+            _starting(f"{family} "),
             Q(family_phonetic=fam_phon),
             Q(given_phonetic=fam_phon),
         ]
     else:
         giv_phon = keys.phonetic(given)
-        # The given name matches by its sound or its initial ("J Smith").
-        given_match = Q(given_phonetic=giv_phon) | Q(search_name__startswith=given[:1])
+        # The given name matches by its sound or its initial ("J Smith"). Those of the
+        # sound come a rank earlier, so a rank of the initial needs no OR.
+        initial = _starting(given[:1])
         ranks = [
             Q(search_name=f"{given} {family}")
             & (Q(family_key=family) | Q(family_phonetic=fam_phon)),
-            Q(family_key=family, search_name__startswith=f"{given} "),
+            Q(family_key=family) & _starting(f"{given} "),
             Q(family_key=family, given_phonetic=giv_phon),
-            Q(family_key=family) & given_match,
+            Q(family_key=family) & initial,
             Q(family_phonetic=fam_phon, given_phonetic=giv_phon),
-            Q(family_phonetic=fam_phon) & given_match,
+            Q(family_phonetic=fam_phon) & initial,
         ]
     if fuzzy and settings.IS_POSTGRES:
         match = Q(search_name__trigram_word_similar=" ".join(tokens))
@@ -92,6 +93,21 @@ def _name_ranks(name: str, *, fuzzy: bool = False) -> tuple[Q, list[Q]]:
     else:
         match = reduce(or_, ranks)
     return match, ranks
+
+
+def _starting(prefix: str) -> Q:
+    """Folded names (a-z, 0-9, spaces) starting with `prefix`, also as a range where one
+    fits: PostgreSQL reads a range in order through the (family_key, search_name, id)
+    index under any collation, where LIKE uses a b-tree only under the C collation and
+    otherwise takes the trigram index and sorts. A single letter's range is exact."""
+    word = prefix.rstrip()
+    last = word[-1:]
+    if not "a" <= last < "z":
+        return Q(search_name__startswith=prefix)
+    bounds = Q(search_name__gte=word, search_name__lt=word[:-1] + chr(ord(last) + 1))
+    if prefix == word and len(word) == 1:
+        return bounds
+    return bounds & Q(search_name__startswith=prefix)
 
 
 def rank_expression(ranks: list[Q]) -> CaseWhen:
