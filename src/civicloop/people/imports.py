@@ -35,8 +35,8 @@ from django.db.models import Model
 
 from civicloop.catalogue.models import Department
 from civicloop.core import clock
-from civicloop.core.events import DomainEvent, publish
 from civicloop.core.access import Viewer
+from civicloop.core.events import DomainEvent, publish
 from civicloop.people import merge as merging
 from civicloop.people.keys import person_keys
 from civicloop.people.models import (

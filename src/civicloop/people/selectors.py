@@ -275,6 +275,10 @@ def _visible_ids(viewer: Viewer, person_ids: list[int]) -> set[int]:
     )
 
 
+# What a household member's line shows (Person.__str__ and the date of birth).
+PERSON_LABEL_FIELDS = ("id", "given_name", "middle_names", "family_name", "date_of_birth")
+
+
 def person_household(*, viewer: Viewer, person_id: int) -> list[HouseholdMember]:
     """Current household members: by name if the viewer's departments serve them too."""
     membership = HouseholdMembership.objects.filter(person_id=person_id, until__isnull=True).first()
@@ -284,6 +288,7 @@ def person_household(*, viewer: Viewer, person_id: int) -> list[HouseholdMember]
         HouseholdMembership.objects.filter(household_id=membership.household_id, until__isnull=True)
         .exclude(person_id=person_id)
         .select_related("person")
+        .only("person_id", *(f"person__{f}" for f in PERSON_LABEL_FIELDS))
         .order_by("person__date_of_birth", "person_id")
     )
     visible = _visible_ids(viewer, [m.person_id for m in others])
@@ -304,6 +309,12 @@ def person_relationships(viewer: Viewer, person_id: int) -> list[HouseholdMember
             Q(from_person_id=person_id) | Q(to_person_id=person_id), until__isnull=True
         )
         .select_related("from_person", "to_person")
+        .only(
+            "kind",
+            "from_person_id",
+            "to_person_id",
+            *(f"{side}__{f}" for side in ("from_person", "to_person") for f in PERSON_LABEL_FIELDS),
+        )
         .order_by("id")
     )
     outgoing = [r.from_person_id == person_id for r in rels]
@@ -346,6 +357,19 @@ def person_360(
                 person_id=person_id, active=True, source_record__department_id__in=own
             )
             .select_related("source_record", "source_record__department")
+            .only(
+                "method",
+                "match_probability",
+                "created_at",
+                "source_record__local_id",
+                "source_record__given_name",
+                "source_record__family_name",
+                "source_record__date_of_birth",
+                "source_record__email",
+                "source_record__phone",
+                "source_record__address_text",
+                "source_record__department__name",
+            )  # fmt: skip
             .order_by("source_record__department__name", "source_record__local_id")
         )
         provenance = [
@@ -380,6 +404,19 @@ def person_360(
             Case.objects.filter(person_id=person_id)
             .filter(Q(department_id__in=own) | Q(service__sensitive=False))
             .select_related("service", "department")
+            .only(
+                "id",
+                "reference",
+                "status",
+                "opened_at",
+                "closed_at",
+                "resolved_at",
+                "due_at",
+                "department_id",
+                "department__name",
+                "service_id",
+                "service__name",
+            )  # fmt: skip
             .order_by("-opened_at")
         )
         cases = [

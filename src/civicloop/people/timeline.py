@@ -85,6 +85,26 @@ def _after_cursor(
     return qs.filter(Q(**{f"{time_field}__lt": at}) | Q(**{time_field: at, "id__lt": ident}))
 
 
+# Only the columns an entry shows: a 360° view builds a page per request, and Django's
+# cost grows with every column it selects and converts.
+CONTACT_FIELDS = (
+    "id", "at", "channel", "direction", "summary", "case_id", "is_chasing",
+    "department_id", "department__name",
+)  # fmt: skip
+CASE_FIELDS = (
+    "id", "opened_at", "closed_at", "resolved_at", "reference", "status", "description",
+    "department_id", "department__name", "service_id", "service__name",
+)  # fmt: skip
+EVENT_FIELDS = (
+    "id", "at", "kind", "from_status", "to_status", "note", "case_id", "case__reference",
+    "case__department_id", "case__department__name", "case__service_id", "case__service__name",
+)  # fmt: skip
+NEED_FIELDS = (
+    "id", "recorded_at", "status", "note", "department_id", "department__name",
+    "need_id", "need__name",
+)  # fmt: skip
+
+
 def person_timeline(
     *,
     viewer: Viewer,
@@ -104,7 +124,11 @@ def person_timeline(
     streams: list[list[TimelineEntry]] = []
 
     contacts = dept_filter(Interaction.objects.filter(person_id=person_id, department_id__in=own))
-    contacts = _after_cursor(contacts, "contact", position, "at").select_related("department")
+    contacts = (
+        _after_cursor(contacts, "contact", position, "at")
+        .select_related("department")
+        .only(*CONTACT_FIELDS)
+    )
     streams.append(
         [
             TimelineEntry(
@@ -130,8 +154,10 @@ def person_timeline(
     cases = Case.objects.filter(person_id=person_id).filter(
         Q(department_id__in=own) | Q(service__sensitive=False)
     )
-    cases = _after_cursor(dept_filter(cases), "case", position, "opened_at").select_related(
-        "service", "department"
+    cases = (
+        _after_cursor(dept_filter(cases), "case", position, "opened_at")
+        .select_related("service", "department")
+        .only(*CASE_FIELDS)
     )
     case_entries = []
     for c in cases.order_by("-opened_at", "-id")[: n + 1]:
@@ -158,7 +184,7 @@ def person_timeline(
         case__person_id=person_id, case__department_id__in=own
     ).exclude(kind="opened")
     events = _after_cursor(dept_filter(events, "case__department_id"), "case_event", position, "at")
-    events = events.select_related("case__department", "case__service")
+    events = events.select_related("case__department", "case__service").only(*EVENT_FIELDS)
     event_entries = []
     for e in events.order_by("-at", "-id")[: n + 1]:
         if e.kind == CaseEvent.Kind.STATUS:
@@ -188,8 +214,10 @@ def person_timeline(
     streams.append(event_entries)
 
     needs = dept_filter(PersonNeed.objects.filter(person_id=person_id, department_id__in=own))
-    needs = _after_cursor(needs, "need", position, "recorded_at").select_related(
-        "need", "department"
+    needs = (
+        _after_cursor(needs, "need", position, "recorded_at")
+        .select_related("need", "department")
+        .only(*NEED_FIELDS)
     )
     streams.append(
         [
