@@ -2,7 +2,13 @@
 
 from django.contrib import admin
 
-from civicloop.catalogue.models import Department, Need, PartnerOrganisation, Service
+from civicloop.catalogue.models import (
+    Department,
+    Need,
+    PartnerOrganisation,
+    Service,
+    ServiceAttribute,
+)
 
 
 @admin.register(Department)
@@ -28,8 +34,23 @@ class NeedAdmin(admin.ModelAdmin):
     prepopulated_fields = {"code": ("name",)}
 
 
+class ServiceAttributeInline(admin.StackedInline):
+    """The questions a service asks of each report (Open311 attributes)."""
+
+    model = ServiceAttribute
+    extra = 0
+    fields = (
+        ("code", "order"),
+        "description",
+        ("datatype", "required", "variable"),
+        "datatype_description",
+        "values",
+    )
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
+    inlines = [ServiceAttributeInline]
     list_display = (
         "name",
         "code",

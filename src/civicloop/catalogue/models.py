@@ -1,7 +1,12 @@
 """The service catalogue: departments, partner organisations, needs and services."""
 
+import re
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+ATTRIBUTE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
 
 
 class Department(models.Model):
@@ -91,3 +96,70 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ServiceAttribute(models.Model):
+    """A question a service asks of each report (an Open311 attribute), answered by its code."""
+
+    class Datatype(models.TextChoices):
+        STRING = "string", _("Short text")
+        NUMBER = "number", _("Number")
+        DATETIME = "datetime", _("Date and time")
+        TEXT = "text", _("Long text")
+        SINGLE = "singlevaluelist", _("One choice from a list")
+        MULTI = "multivaluelist", _("Several choices from a list")
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="attributes")
+    code = models.CharField(
+        max_length=60, help_text=_("Letters, digits, '-' and '_'; unique within the service.")
+    )
+    # False: shown to the reporter as information only, never answered.
+    variable = models.BooleanField(default=True)
+    datatype = models.CharField(max_length=20, choices=Datatype.choices, default=Datatype.STRING)
+    required = models.BooleanField(default=False)
+    order = models.PositiveIntegerField(default=1)
+    description = models.CharField(
+        max_length=400, help_text=_("The question, as the public reads it.")
+    )
+    datatype_description = models.CharField(max_length=200, blank=True)
+    # For the list types: [{"key": "...", "name": "..."}, ...] in the order shown.
+    values = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["service", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "code"], name="service_attribute_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.code}: {self.code}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if not ATTRIBUTE_CODE.match(self.code or ""):
+            errors["code"] = _("Use letters, digits, '-' and '_' only.")
+        if self.is_list:
+            values = self.values if isinstance(self.values, list) else None
+            keys = [v.get("key") for v in values or [] if isinstance(v, dict)]
+            names = [v.get("name") for v in values or [] if isinstance(v, dict)]
+            if (
+                not values
+                or len(keys) != len(values)
+                or not all(isinstance(k, str) and k for k in keys)
+                or not all(isinstance(n, str) and n for n in names)
+                or len(set(keys)) != len(keys)
+            ):
+                errors["values"] = _(
+                    'Give the choices as a list of {"key": ..., "name": ...}, with different keys.'
+                )
+        elif self.values:
+            errors["values"] = _("Only list questions have choices.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_list(self) -> bool:
+        return self.datatype in (self.Datatype.SINGLE, self.Datatype.MULTI)
+
+    def value_keys(self) -> list[str]:
+        return [str(v.get("key", "")) for v in self.values or [] if isinstance(v, dict)]

@@ -79,3 +79,79 @@ class TriageItem(models.Model):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+class PublicUpdate(models.Model):
+    """An update on a report that the public may read (its text becomes the report's
+    status notes): pushed by a back-office system through Open311 `servicerequestupdates`,
+    or written by staff."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    # The status the update reported, in Open311's words (open, closed, fixed, ...).
+    status = models.CharField(max_length=40)
+    description = models.TextField(blank=True)
+    at = models.DateTimeField(default=clock.now)
+    client = models.ForeignKey(
+        Open311Client, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The client's own id of the update: sending it again changes nothing.
+    external_id = models.CharField(max_length=100, blank=True)
+    # The status change this update made, if it made one (so the feed lists it once).
+    case_event = models.OneToOneField(
+        "cases.CaseEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["case", "at"], name="publicupdate_case"),
+            models.Index(fields=["at"], name="publicupdate_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="publicupdate_client_external_id",
+            )
+        ]
+
+
+class PossibleDuplicate(models.Model):
+    """A new report close in place and time to an open one of the same service: staff
+    confirm it (case_mark_duplicate) or leave it."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    candidate = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    distance_m = models.FloatField()
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "candidate"], name="possible_duplicate_pair")
+        ]
+
+
+class RateLimitCounter(models.Model):
+    """Requests counted in the current window for one scope and client (core/ratelimit.py).
+
+    One row per scope and client, shared by every process through the database; `bucket`
+    is a hash, so no address or api key is stored."""
+
+    bucket = models.CharField(max_length=64, unique=True)
+    window_start = models.BigIntegerField()  # seconds since the epoch
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["window_start"], name="ratelimit_window")]
+
+
+class ReportOrigin(models.Model):
+    """Where a public report came from: the Open311 client application, and the ids that
+    application gave its device and its user (Open311 `device_id`, `account_id`)."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(
+        Open311Client, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    device_id = models.CharField(max_length=100, blank=True)
+    account_id = models.CharField(max_length=100, blank=True)
