@@ -8,6 +8,7 @@ from civicloop.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("open311/v2/", include("civicloop.intake.open311.urls")),
     path("", include("civicloop.staff.urls")),
     path("", include("civicloop.linkage.urls")),
 ]
