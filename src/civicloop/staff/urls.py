@@ -3,7 +3,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from civicloop.staff import views
+from civicloop.staff import intake_views, views
 
 app_name = "staff"
 urlpatterns = [
@@ -21,4 +21,10 @@ urlpatterns = [
     path("cases/<int:case_id>/assign/", views.case_assign, name="case_assign"),
     path("cases/<int:case_id>/notes/", views.case_note, name="case_note"),
     path("cases/<int:case_id>/contacts/new/", views.case_contact, name="case_contact"),
+    path("intake/", intake_views.intake, name="intake"),
+    path("triage/", intake_views.triage_queue, name="triage_queue"),
+    path("triage/<int:triage_item_id>/", intake_views.triage_detail, name="triage_detail"),
+    path("triage/<int:triage_item_id>/attach/", intake_views.triage_attach, name="triage_attach"),
+    path("triage/<int:triage_item_id>/route/", intake_views.triage_route, name="triage_route"),
+    path("triage/<int:triage_item_id>/close/", intake_views.triage_close, name="triage_close"),
 ]
