@@ -11,6 +11,7 @@ from civicloop.core import clock
 from civicloop.demo.generator import DemoCity, DemoConfig
 from civicloop.demo.loader import load_city
 from civicloop.demo.logins import DEMO_PASSWORD, DEMO_USERS
+from civicloop.demo.open311 import demo_client_key, load_attributes
 from civicloop.people.models import Person
 
 PHASES = (
@@ -94,6 +95,8 @@ class Command(BaseCommand):
                 batch_size=options["batch_size"],
                 advance=lambda phase, n: progress.advance(tasks[phase], n),
             )
+        attributes = load_attributes()
+        open311_key = demo_client_key()
         if options["verbosity"] == 0:
             return
         console.print(
@@ -107,6 +110,13 @@ class Command(BaseCommand):
         counts.add_row("audit events", f"{result.audit_events:,}")
         console.print(counts)
         print_logins(console)
+        console.print(
+            f"Open311 GeoReport v2 at /open311/v2/ ({attributes} service questions).",
+            markup=False,
+        )
+        if open311_key:
+            console.print("Api key of the demo Open311 client application (shown once):")
+            console.print(open311_key, markup=False, soft_wrap=True)
 
 
 def print_logins(console: Console) -> None:
