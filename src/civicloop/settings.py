@@ -3,6 +3,7 @@
 Defaults give a working laptop install on SQLite; production must set a secret.
 """
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -173,7 +174,24 @@ CIVICLOOP = {
     "SEARCH_COUNT_LIMIT": 200,
     "TIMELINE_PAGE_SIZE": 25,
     "IDEMPOTENCY_TTL_HOURS": 24,
+    # Requests each client may make per window on the public endpoints and forms, as
+    # "COUNT/PERIOD" by scope (core/ratelimit.py); CIVICLOOP_RATE_LIMITS (JSON) overrides.
+    "RATE_LIMITS": {
+        "default": "120/minute",
+        "open311.read": "300/minute",
+        "open311.write": "60/minute",
+        "open311.client": "600/minute",
+        **json.loads(os.environ.get("CIVICLOOP_RATE_LIMITS") or "{}"),
+    },
+    # A report this close (metres) and recent (days) to an open one of its service may repeat it.
+    "DUPLICATE_DISTANCE_M": float(os.environ.get("CIVICLOOP_DUPLICATE_DISTANCE_M", "50")),
+    "DUPLICATE_DAYS": int(os.environ.get("CIVICLOOP_DUPLICATE_DAYS", "30")),
 }
+
+# Reverse proxies whose X-Forwarded-For is believed: addresses or networks, comma separated.
+CIVICLOOP_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("CIVICLOOP_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
 
 LOGGING = {
     "version": 1,
