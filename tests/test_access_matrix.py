@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from civicloop.api import api
+from civicloop.intake.models import TriageItem
 from civicloop.linkage.models import ReviewItem
 from civicloop.people.merge import person_merge
 from civicloop.people.models import PersonNeed
@@ -87,12 +88,19 @@ def ids_for(world):
         merged_person_id=duplicate.id,
         reason="Registered twice",
     )
+    triage_item = TriageItem.objects.create(
+        message_id="<matrix@example.org>",
+        sender_email="alice.okafor@example.org",
+        body="About my damp bedroom",
+        department=world.housing,
+    )
     return {
         "person_id": world.alice.id,
         "case_id": world.housing_case.id,
         "person_need_id": need.id,
         "review_item_id": item.id,
         "merge_id": merge.id,
+        "triage_item_id": triage_item.id,
     }
 
 

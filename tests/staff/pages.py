@@ -21,7 +21,30 @@ def casework_pages(world) -> list[tuple[str, str]]:
         ("case_queue", reverse("staff:case_queue")),
         ("case_detail", reverse("staff:case_detail", args=[case])),
         ("case_contact", reverse("staff:case_contact", args=[case])),
+        ("intake", reverse("staff:intake")),
+        ("intake_person", reverse("staff:intake") + f"?person={alice}"),
+        ("intake_new", reverse("staff:intake") + "?new=1"),
+        ("triage_queue", reverse("staff:triage_queue")),
+        ("triage_detail", reverse("staff:triage_detail", args=[triage_item(world).id])),
+        ("intake_from_triage", reverse("staff:intake") + f"?triage={triage_item(world).id}"),
     ]
+
+
+def triage_item(world):
+    """An email routed to housing, waiting for triage (made once per world)."""
+    from civicloop.intake.models import TriageItem
+
+    item, _ = TriageItem.objects.get_or_create(
+        message_id="<pages@example.org>",
+        defaults={
+            "sender_email": "alice.okafor@example.org",
+            "sender_name": "Alice Okafor",
+            "subject": "Damp again",
+            "body": "The damp in the bedroom is back.",
+            "department": world.housing,
+        },
+    )
+    return item
 
 
 def post_only_urls(world) -> list[str]:
@@ -29,6 +52,9 @@ def post_only_urls(world) -> list[str]:
     return [
         reverse(f"staff:{name}", args=[case])
         for name in ("case_transition", "case_assign", "case_note")
+    ] + [
+        reverse(f"staff:{name}", args=[triage_item(world).id])
+        for name in ("triage_attach", "triage_route", "triage_close")
     ]
 
 

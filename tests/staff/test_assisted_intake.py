@@ -329,3 +329,24 @@ def test_a_new_person_starts_from_what_was_searched(intake_world, client_for):
     assert re.search(r'name="given_name" value="Zebedee"', html)
     assert re.search(r'name="family_name" value="Quill"', html)
     assert re.search(r'name="date_of_birth" value="[^"]*1990', html)
+
+
+def test_audit_as_one_writes_one_event_for_a_block_and_none_for_a_failed_one(world):
+    from civicloop.trust.audit import audit_as_one, audit_record
+
+    viewer = world.viewer(world.housing_worker)
+    before = AuditEvent.objects.count()
+    with audit_as_one(viewer=viewer, action="test.both", object_type="case"):
+        audit_record(viewer=viewer, action="a.read", object_type="person", object_ids=[7])
+        audit_record(viewer=viewer, action="b.write", object_type="case", object_ids=[7, 8])
+    [event] = events_since(before)
+    assert (event.action, event.object_ids) == ("test.both", [7, 7, 8])
+    assert event.counts == {"a.read": 1, "b.write": 1}
+    with audit_as_one(viewer=viewer, action="test.one"):
+        audit_record(viewer=viewer, action="a.read", object_type="person", fields=["name"])
+    assert AuditEvent.objects.latest("id").action == "a.read"  # a lone event is kept as is
+    before = AuditEvent.objects.count()
+    with pytest.raises(ValidationFailed), audit_as_one(viewer=viewer, action="test.fail"):
+        audit_record(viewer=viewer, action="b.write", object_ids=[9])
+        raise ValidationFailed({"x": "no"})
+    assert AuditEvent.objects.count() == before

@@ -102,6 +102,7 @@ def triage_items(
             "sender_email",
             "sender_name",
             "subject",
+            "department",
             "department__name",
         )
         .order_by("received_at", "id")
@@ -172,19 +173,26 @@ def triage_item_for_update(*, viewer: Viewer, item_id: int, version: str) -> Tri
     if item is None:
         raise NotVisible("triage_item")
     visible = item.department_id is None or item.department_id in viewer.department_ids
-    if item_version(item) == version and visible:
+    if item_version(item) == version and visible and item.status == TriageItem.Status.OPEN:
         return item
-    if not (visible or _could_have_seen(viewer, version)):
-        raise NotVisible("triage_item")
+    if not visible:
+        if not _could_have_seen(viewer, version):
+            raise NotVisible("triage_item")
+        # Where it went is not theirs to know; that someone acted first is.
+        raise Conflict(
+            _("Someone else sent this message to another department since you opened it.")
+        )
     if item.status != TriageItem.Status.OPEN:
         raise Conflict(
             _("Someone else dealt with this message since you opened it: %(status)s.")
             % {"status": item.get_status_display().lower()}
         )
-    raise Conflict(
-        _("Someone else routed this message to %(department)s since you opened it.")
-        % {"department": item.department.name if item.department else _("nobody")}
-    )
+    if item.department is not None and _could_have_seen(viewer, version):
+        raise Conflict(
+            _("Someone else routed this message to %(department)s since you opened it.")
+            % {"department": item.department.name}
+        )
+    raise Conflict(_("This page was out of date. Check the message and try again."))
 
 
 def triage_item_settle(

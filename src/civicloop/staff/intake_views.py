@@ -374,6 +374,7 @@ def _intake_submit(request: HttpRequest, viewer: Viewer) -> HttpResponse:
         "person": person,
         "new_person": new_person,
         "error_links": error_links,
+        "item_gone": item_id is not None and detail is None,
     }
     status = CONFLICT if conflict else (UNPROCESSABLE if error_links else 200)
     return _intake_render(request, context, detail, status)
@@ -441,14 +442,16 @@ def _detail_page(
     *,
     status: int = 200,
     conflict: str = "",
+    routed_away: bool = False,
     **bound_forms,
 ) -> HttpResponse:
+    """The item's page; after a Conflict (`routed_away`) the queue when the item is no
+    longer the viewer's to see, so the conflict is still told."""
     try:
         detail = triage.triage_item_get(viewer=viewer, item_id=item_id)
     except NotVisible:
-        if not conflict:
+        if not routed_away:
             raise
-        # Routed to another department meanwhile: back to the queue, saying what happened.
         return _queue_page(request, viewer, conflict=conflict, status=status)
     initial = {"version": detail.version}
     error_links: list[tuple[str, str]] = [("", conflict)] if conflict else []
@@ -477,7 +480,9 @@ def _act(request, viewer, item_id: int, form, form_name: str, action) -> HttpRes
         try:
             return action(form.cleaned_data)
         except Conflict as error:
-            return _detail_page(request, viewer, item_id, status=CONFLICT, conflict=str(error))
+            return _detail_page(
+                request, viewer, item_id, status=CONFLICT, conflict=str(error), routed_away=True
+            )
         except ValidationFailed as error:
             form.add_service_errors(error.errors)
     elif "version" in form.errors:

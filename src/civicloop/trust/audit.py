@@ -70,9 +70,9 @@ def audit_as_one(*, viewer: Viewer, action: str, object_type: str = "") -> Itera
     """One transaction and one audit event for everything audited inside the block, so a
     request that calls several services still leaves one event (decision 0002).
 
-    A single gathered event is written as it is; several are written as `action`, with the
-    object ids of each in turn, each field as "object_type.field", and how many events of each action it
-    stands for in `counts`. Events of another viewer, or refusals, are written as they are.
+    A single gathered event is written as it is; several as `action`, with the object ids
+    of each in turn, each field as "object_type.field", and in `counts` how many events of
+    each action it stands for. Events of another viewer, or refusals, are written as they are.
     """
     gathered: list[tuple[Viewer, AuditEvent]] = []
     with transaction.atomic():
