@@ -133,10 +133,12 @@ def address_match(text: str) -> AddressMatch:
     scored: list[AddressMatch] = []
     for address in candidates.select_related("area")[:MAX_CANDIDATES]:
         lines = _lines(address)
-        # With and without the town: people write either.
+        first_line = normalise(address.line1)
+        town = fold(address.town)
+        # With and without the town, and a flat without its street: people write any of them.
         score = max(
-            fuzz.token_sort_ratio(street, lines),
-            fuzz.token_sort_ratio(street, f"{lines} {fold(address.town)}"),
+            fuzz.token_sort_ratio(street, variant)
+            for variant in (lines, f"{lines} {town}", first_line, f"{first_line} {town}")
         )
         if numbers and not set(numbers) <= set(_NUMBER.findall(lines)):
             continue  # a different house number is a different house, however alike the street

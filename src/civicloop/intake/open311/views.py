@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from civicloop.catalogue.models import Service
+from civicloop.core import clock
 from civicloop.core.access import NotVisible, ValidationFailed
 from civicloop.core.ratelimit import RateLimited, rate_limit
 from civicloop.intake.keys import open311_client_for_key
@@ -335,7 +336,7 @@ def date_range(params) -> tuple[dt.datetime, dt.datetime]:
         return start, start + MAX_SPAN
     if end is not None:
         return end - MAX_SPAN, end
-    end = timezone.now()
+    end = clock.now()
     return end - MAX_SPAN, end
 
 
