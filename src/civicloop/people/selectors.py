@@ -281,17 +281,31 @@ PERSON_LABEL_FIELDS = ("id", "given_name", "middle_names", "family_name", "date_
 
 def person_household(*, viewer: Viewer, person_id: int) -> list[HouseholdMember]:
     """Current household members: by name if the viewer's departments serve them too."""
-    membership = HouseholdMembership.objects.filter(person_id=person_id, until__isnull=True).first()
-    if membership is None:
-        return []
-    others = list(
-        HouseholdMembership.objects.filter(household_id=membership.household_id, until__isnull=True)
+    others = _household_others(person_id)
+    return _household_lines(others, _visible_ids(viewer, [m.person_id for m in others]))
+
+
+def person_relationships(viewer: Viewer, person_id: int) -> list[HouseholdMember]:
+    """Current relationships; the other person by name only if the viewer may see them."""
+    rels = _relationships_of(person_id)
+    others = [_other_side(r, person_id) for r in rels]
+    return _relationship_lines(rels, person_id, _visible_ids(viewer, [o.id for o in others]))
+
+
+def _household_others(person_id: int) -> list[HouseholdMembership]:
+    current = HouseholdMembership.objects.filter(person_id=person_id, until__isnull=True)
+    return list(
+        HouseholdMembership.objects.filter(
+            household_id__in=current.values("household_id")[:1], until__isnull=True
+        )
         .exclude(person_id=person_id)
         .select_related("person")
         .only("person_id", *(f"person__{f}" for f in PERSON_LABEL_FIELDS))
         .order_by("person__date_of_birth", "person_id")
     )
-    visible = _visible_ids(viewer, [m.person_id for m in others])
+
+
+def _household_lines(others: list[HouseholdMembership], visible: set[int]) -> list[HouseholdMember]:
     return [
         HouseholdMember(
             person_id=m.person_id, label=str(m.person), date_of_birth=m.person.date_of_birth
@@ -302,9 +316,8 @@ def person_household(*, viewer: Viewer, person_id: int) -> list[HouseholdMember]
     ]
 
 
-def person_relationships(viewer: Viewer, person_id: int) -> list[HouseholdMember]:
-    """Current relationships; the other person by name only if the viewer may see them."""
-    rels = list(
+def _relationships_of(person_id: int) -> list[Relationship]:
+    return list(
         Relationship.objects.filter(
             Q(from_person_id=person_id) | Q(to_person_id=person_id), until__isnull=True
         )
@@ -317,11 +330,21 @@ def person_relationships(viewer: Viewer, person_id: int) -> list[HouseholdMember
         )
         .order_by("id")
     )
-    outgoing = [r.from_person_id == person_id for r in rels]
-    others = [r.to_person if out else r.from_person for r, out in zip(rels, outgoing, strict=True)]
-    visible = _visible_ids(viewer, [o.id for o in others])
+
+
+def _other_side(relationship: Relationship, person_id: int) -> Person:
+    if relationship.from_person_id == person_id:
+        return relationship.to_person
+    return relationship.from_person
+
+
+def _relationship_lines(
+    rels: list[Relationship], person_id: int, visible: set[int]
+) -> list[HouseholdMember]:
     rows = []
-    for r, out, other in zip(rels, outgoing, others, strict=True):
+    for r in rels:
+        out = r.from_person_id == person_id
+        other = _other_side(r, person_id)
         kind = r.get_kind_display()
         # "Parent of: Sam" for this person's own relationships; "Sam: parent of this person" otherwise.
         relationship = kind if out else _("%(kind)s this person") % {"kind": kind.lower()}
@@ -445,8 +468,14 @@ def person_360(
             cursor=cursor,
             page_size=size,
         )
-        household = person_household(viewer=viewer, person_id=person_id)
-        relationships = person_relationships(viewer, person_id)
+        # One visibility query for household members and relations alike.
+        members, rels = _household_others(person_id), _relationships_of(person_id)
+        visible = _visible_ids(
+            viewer,
+            [m.person_id for m in members] + [_other_side(r, person_id).id for r in rels],
+        )
+        household = _household_lines(members, visible)
+        relationships = _relationship_lines(rels, person_id, visible)
         audit_record(
             viewer=viewer,
             action="person.read",
