@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "civicloop.demo",
     "civicloop.linkage",
     "civicloop.intake",
+    "civicloop.portal",
 ]
 
 MIDDLEWARE = [
