@@ -10,10 +10,11 @@ import pytest
 from django.urls import reverse
 
 from civicloop.cases.models import Case
+from civicloop.catalogue.models import ServiceAttribute
 from civicloop.portal.draft import SESSION_KEY
 from civicloop.trust.models import AuditEvent
 from tests import factories as f
-from tests.portal.conftest import Citizen, step_url
+from tests.portal.conftest import Citizen, form_data, step_url
 from tests.support import assert_valid_html
 
 pytestmark = pytest.mark.django_db
@@ -338,3 +339,56 @@ def test_the_check_page_sends_each_service_error_back_to_its_page(client, city):
     )
     assert Case.objects.count() == 0
     assert "Check your answers" in html
+
+
+def test_every_kind_of_service_question(client, city):
+    kinds = ServiceAttribute.Datatype
+    service = city.lights
+    for order, (code, datatype, values) in enumerate(
+        [
+            ("poles", kinds.NUMBER, []),
+            ("since", kinds.DATETIME, []),
+            (
+                "what",
+                kinds.MULTI,
+                [{"key": "dark", "name": "Dark"}, {"key": "flicker", "name": "Flickering"}],
+            ),
+            ("more", kinds.TEXT, []),
+            ("colour", kinds.STRING, []),
+        ],
+        start=1,
+    ):
+        ServiceAttribute.objects.create(
+            service=service,
+            code=code,
+            datatype=datatype,
+            values=values,
+            required=code != "more",
+            order=order,
+            description=f"Question {code}?",
+        )
+    citizen = Citizen(client)
+    citizen.start(service)
+    citizen.answer(step_url("coordinates"), latitude="51.45", longitude="-0.15")
+    client.get(step_url("duplicates"))
+    question = lambda code: reverse("portal:report_question", args=[code])  # noqa: E731
+    refused(citizen.answer(question("poles"), answer="two"), "#id_answer", "Enter a number")
+    citizen.answer(question("poles"), answer="2.50")
+    refused(citizen.answer(question("since"), answer="yesterday"), "#id_answer", "Enter a date")
+    citizen.answer(question("since"), answer="01/03/2026 18:45")
+    refused(citizen.answer(question("what")), "#id_answer_0", "Choose at least one answer.")
+    citizen.client.post(question("what"), {**form_data(), "answer": ["dark", "flicker"]})
+    citizen.answer(question("more"), answer="")
+    response = citizen.answer(question("colour"), answer="orange")
+    assert response["Location"] == step_url("description")
+    citizen.answer(step_url("description"), description="Two lamps out.")
+    citizen.answer(step_url("photo"))
+    citizen.answer(step_url("updates"), notify_channel="none")
+    citizen.answer(step_url("contact"), name="", email="", phone="")
+    check = client.get(reverse("portal:report_check")).content.decode()
+    assert "Dark, Flickering" in check and "Not answered" in check and "2.5" in check
+    assert citizen.send().status_code == 302
+    answers = Case.objects.get().attributes
+    assert answers["poles"] == "2.5" and answers["what"] == ["dark", "flicker"]
+    assert answers["since"].startswith("2026-03-01T18:45:00")
+    assert answers["colour"] == "orange" and "more" not in answers

@@ -191,6 +191,11 @@ class PhotoForm(PortalForm):
             "the file. The photo will be published with your report."
         ),
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        error_messages={
+            "empty": _("The selected file is empty."),
+            "invalid": _("The selected file could not be read. Choose it again."),
+            "missing": _("The selected file could not be read. Choose it again."),
+        },
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from civicloop.cases.models import Channel, NotifyChannel
@@ -41,16 +42,19 @@ UNPROCESSABLE = 422
 def render_question(
     request: HttpRequest, report, template: str, context: dict, *, slug: str
 ) -> HttpResponse:
-    """A question page: 422 with the error summary when its form was refused."""
-    form = context.get("form")
-    failed = bool(form is not None and form.is_bound and form.errors)
+    """A question page: 422 with the error summary when one of its forms was refused."""
+    failed = [
+        value
+        for value in context.values()
+        if isinstance(value, forms.PortalForm) and value.is_bound and value.errors
+    ]
     return render(
         request,
         template,
         {
             "service": report.service,
             "back_url": report.back_url(slug),
-            "error_links": form.error_links() if failed else [],
+            "error_links": [link for form in failed for link in form.error_links()],
             **context,
         },
         status=UNPROCESSABLE if failed else 200,
@@ -140,7 +144,11 @@ def location_confirm_page(request: HttpRequest, report) -> HttpResponse:
         request,
         report,
         "portal/report_location_confirm.html",
-        {"form": form, "query": draft.get("address_query", "")},
+        {
+            "form": form,
+            "query": draft.get("address_query", ""),
+            "back_url": reverse("portal:report_step", args=["location"]),
+        },
         "location",
     )
 
@@ -174,7 +182,13 @@ def coordinates_page(request: HttpRequest, report) -> HttpResponse:
             else {}
         )
         form = forms.CoordinatesForm(initial=initial)
-    return _render(request, report, "portal/report_coordinates.html", {"form": form}, "location")
+    return _render(
+        request,
+        report,
+        "portal/report_coordinates.html",
+        {"form": form, "back_url": reverse("portal:report_step", args=["location"])},
+        "location",
+    )
 
 
 # Is it the same problem?
@@ -371,7 +385,6 @@ class AnswerRow:
     question: str
     answer: str
     change_url: str
-    change_label: str
 
 
 def answer_rows(report) -> list[AnswerRow]:
@@ -384,7 +397,6 @@ def answer_rows(report) -> list[AnswerRow]:
                 question=step.title,
                 answer=answer,
                 change_url=step.url,
-                change_label=_("Change %(what)s") % {"what": step.title.lower()},
             )
         )
     return rows

@@ -115,7 +115,9 @@ def track(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _reporter_post(view):
-    """A reporter's form: rate limited, and only with the report's own secret."""
+    """A reporter's form: rate limited, and only with the report's own secret. The view
+    reads the report (an audited read) only to show the form again; its service audits
+    the change."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, reference: str) -> HttpResponse:
@@ -123,18 +125,27 @@ def _reporter_post(view):
         if refused := guard.check_rate(request, FORM_SCOPE):
             return refused
         secret = _secret(request)
-        report = _reporter_report(reference, secret) if secret else None
-        if report is None:
+        if (
+            not secret
+            or selectors.tracking_secret_matches(reference=reference, secret=secret) is None
+        ):
             return not_found(request)
-        return view(request, reference, secret, report)
+        return view(request, reference, secret)
 
     return wrapper
+
+
+def _form_again(request, reference, secret, **forms_shown) -> HttpResponse:
+    report = _reporter_report(reference, secret)
+    if report is None:
+        return not_found(request)
+    return _reporter_page(request, reference, secret, report, **forms_shown)
 
 
 @private_page
 @require_POST
 @_reporter_post
-def track_update(request: HttpRequest, reference: str, secret: str, report) -> HttpResponse:
+def track_update(request: HttpRequest, reference: str, secret: str) -> HttpResponse:
     form = forms.UpdateForm(request.POST)
     if form.is_valid():
         try:
@@ -146,13 +157,13 @@ def track_update(request: HttpRequest, reference: str, secret: str, report) -> H
         else:
             messages.success(request, _("Thank you. Your update has been sent to the team."))
             return redirect(track_url(reference, secret))
-    return _reporter_page(request, reference, secret, report, update_form=form)
+    return _form_again(request, reference, secret, update_form=form)
 
 
 @private_page
 @require_POST
 @_reporter_post
-def track_fixed(request: HttpRequest, reference: str, secret: str, report) -> HttpResponse:
+def track_fixed(request: HttpRequest, reference: str, secret: str) -> HttpResponse:
     form = forms.FixedForm(request.POST)
     if form.is_valid():
         if form.cleaned_data["fixed"] == "no":
@@ -164,7 +175,7 @@ def track_fixed(request: HttpRequest, reference: str, secret: str, report) -> Ht
         else:
             messages.success(request, _("Thank you for telling us the problem is fixed."))
             return redirect(track_url(reference, secret))
-    return _reporter_page(request, reference, secret, report, fixed_form=form)
+    return _form_again(request, reference, secret, fixed_form=form)
 
 
 @private_page
@@ -173,28 +184,31 @@ def track_reopen(request: HttpRequest, reference: str) -> HttpResponse:
     """Tell us what is still wrong: the report is reopened."""
     reference = selectors.normalise_reference(reference)
     secret = _secret(request)
-    if request.method == "POST" and (refused := guard.check_rate(request, FORM_SCOPE)):
+    posted = request.method == "POST"
+    if (posted or secret) and (
+        refused := guard.check_rate(request, FORM_SCOPE if posted else TRACK_SCOPE)
+    ):
         return refused
-    if secret and request.method == "GET" and (refused := guard.check_rate(request, TRACK_SCOPE)):
-        return refused
-    report = _reporter_report(reference, secret) if secret else None
-    if report is None:
+    if not secret or selectors.tracking_secret_matches(reference=reference, secret=secret) is None:
         return not_found(request)
-    if not _is_done(report):
-        return redirect(track_url(reference, secret))
-    form = forms.ReopenForm(request.POST if request.method == "POST" else None)
-    if form.is_bound and form.is_valid():
+    form = forms.ReopenForm(request.POST if posted else None)
+    if posted and form.is_valid():
         try:
             services.report_reopen(
                 reference=reference, secret=secret, reason=form.cleaned_data["reason"]
             )
         except ValidationFailed as failure:
             form.add_service_errors(failure.errors)
-        except Conflict as conflict:
-            form.add_error("reason", str(conflict))
+        except Conflict:
+            return redirect(track_url(reference, secret))  # not resolved or closed (any more)
         else:
             messages.success(request, _("Your report has been reopened. We will look at it again."))
             return redirect(track_url(reference, secret))
+    report = _reporter_report(reference, secret)
+    if report is None:
+        return not_found(request)
+    if not _is_done(report):
+        return redirect(track_url(reference, secret))
     return render(
         request,
         "portal/track_reopen.html",
