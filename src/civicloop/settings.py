@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "civicloop.linkage",
     "civicloop.intake",
     "civicloop.portal",
+    "civicloop.notify",
 ]
 
 MIDDLEWARE = [
@@ -168,8 +169,36 @@ TASKS = {
     }
 }
 
+# Outgoing email (notifications) through Django's SMTP backend; docs/notifications.md.
+EMAIL_BACKEND = os.environ.get(
+    "CIVICLOOP_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("CIVICLOOP_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("CIVICLOOP_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("CIVICLOOP_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("CIVICLOOP_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("CIVICLOOP_EMAIL_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("CIVICLOOP_EMAIL_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("CIVICLOOP_EMAIL_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get("CIVICLOOP_FROM_EMAIL", "CivicLoop <no-reply@localhost>")
+
 CIVICLOOP = {
     "AGENCY_NAME": os.environ.get("CIVICLOOP_AGENCY_NAME", "City of Riverton"),
+    # The address citizens reach the site at: links in notifications start with it.
+    "PUBLIC_BASE_URL": os.environ.get("CIVICLOOP_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+    # Where citizens write to; notifications name it as Reply-To.
+    "INTAKE_EMAIL": os.environ.get("CIVICLOOP_INTAKE_EMAIL", ""),
+    "SMS": {
+        "PROVIDER": os.environ.get("CIVICLOOP_SMS_PROVIDER", "log"),  # "log" or "twilio"
+        "URL": os.environ.get("CIVICLOOP_SMS_URL", "https://api.twilio.com"),
+        "ACCOUNT": os.environ.get("CIVICLOOP_SMS_ACCOUNT", ""),
+        "TOKEN": os.environ.get("CIVICLOOP_SMS_TOKEN", ""),
+        "FROM": os.environ.get("CIVICLOOP_SMS_FROM", ""),
+        "DEFAULT_COUNTRY_CODE": os.environ.get("CIVICLOOP_SMS_COUNTRY_CODE", "44"),
+        "TIMEOUT": float(os.environ.get("CIVICLOOP_SMS_TIMEOUT", "10")),
+    },
+    "NOTIFY_MAX_ATTEMPTS": int(os.environ.get("CIVICLOOP_NOTIFY_MAX_ATTEMPTS", "5")),
+    "NOTIFY_RETRY_SECONDS": int(os.environ.get("CIVICLOOP_NOTIFY_RETRY_SECONDS", "60")),
     "SEARCH_PAGE_SIZE": 20,
     # A person search counts its matches exactly up to this many; beyond, "more than".
     "SEARCH_COUNT_LIMIT": 200,
