@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
+
 from civicloop.catalogue.models import Service, ServiceAttribute
 from civicloop.core.access import Viewer
 from civicloop.intake.keys import open311_client_create
@@ -55,6 +57,11 @@ def _address(uprn: str, line1: str, lat: float, lon: float, ward: Area, **extra)
         area=ward,
         **extra,
     )
+
+
+def _user(username: str):
+    # Nobody signs in by password here: no slow hashing.
+    return get_user_model().objects.create(username=username, password="!")
 
 
 def build_city() -> IntakeCity:
@@ -132,8 +139,8 @@ def build_city() -> IntakeCity:
     )
     flat_2 = _address("1004", "Flat 2, Oak House", 51.51, -0.11, ward, line2="45 Mill Lane")
     client, key = open311_client_create(viewer=Viewer.system("test"), name="Test app")
-    caseworker = f.StaffFactory(role="caseworker", departments=[streets])
-    other_worker = f.StaffFactory(role="caseworker", departments=[employment])
+    caseworker = f.StaffFactory(user=_user("streets.worker"), departments=[streets])
+    other_worker = f.StaffFactory(user=_user("employment.worker"), departments=[employment])
     return IntakeCity(
         streets=streets,
         pothole=pothole,
