@@ -326,3 +326,20 @@ def test_a_refused_address_is_given_up_at_once_and_not_kept_in_the_reason(smtp, 
     assert notification.status == "failed" and notification.attempts == 1
     assert "refused the address (550)" in notification.reason
     assert "zed" not in notification.reason
+
+
+def test_a_spanish_speaking_reporter_reads_spanish(smtp, make_case, deliver):
+    case = make_case(language="es")
+    deliver(received(case))
+    send_all()
+    message = smtp.received[0].message
+    assert message["Subject"] == f"{case.reference} (Pothole repair): aviso recibido"
+    text = message.get_body(("plain",)).get_content()
+    assert text.startswith("Hola, Zed Quill:")
+    assert (
+        f"Hemos recibido su aviso sobre Pothole repair. Su referencia es {case.reference}." in text
+    )
+    assert "Siga su aviso en este enlace. No lo comparta" in text
+    words = " ".join(w for w in text.split() if "://" not in w)
+    for english in ("Hello", "Follow", "report", "receiving"):
+        assert english not in words

@@ -165,6 +165,7 @@ def _body_and_attachments(message: EmailMessage) -> tuple[str, list[str]]:
     plain: list[str] = []
     html: list[str] = []
     attachments: list[str] = []
+    unnamed = _("unnamed")
     for part in message.walk():
         if part.is_multipart():
             continue
@@ -173,9 +174,9 @@ def _body_and_attachments(message: EmailMessage) -> tuple[str, list[str]]:
         if (
             part.get_content_disposition() == "attachment"
             or name
-            or kind.split("/")[0] not in ("text",)
+            or part.get_content_maintype() != "text"
         ):
-            attachments.append(f"{name or _('unnamed')} ({kind})")
+            attachments.append(f"{name or unnamed} ({kind})")
             continue
         try:
             content = part.get_content()
@@ -186,7 +187,7 @@ def _body_and_attachments(message: EmailMessage) -> tuple[str, list[str]]:
         elif kind == "text/html":
             html.append(content)
         else:
-            attachments.append(f"{name or _('unnamed')} ({kind})")
+            attachments.append(f"{name or unnamed} ({kind})")
     text = "\n\n".join(plain) if plain else "\n\n".join(html_to_text(h) for h in html)
     return text, attachments
 
