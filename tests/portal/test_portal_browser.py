@@ -171,10 +171,19 @@ def test_the_error_summary_takes_the_keyboard_to_the_field(live_city, live_serve
     page.goto(live_server.url + reverse("portal:service", args=["PTH"]))
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main-content"
+    page.keyboard.press("Tab")  # past the honeypot, which is out of the tab order
+    assert page.evaluate("document.activeElement.textContent") == "Start now"
     with page.expect_navigation():
-        page.locator("main button[type=submit]").click()
+        page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the skip link again
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "id_address"
+    page.keyboard.press("Tab")
     with page.expect_navigation():
-        page.locator("main button[type=submit]").click()  # no address given
+        page.keyboard.press("Enter")  # "Find the address", with no address given
     link = page.locator(".error-summary a")
     assert link.get_attribute("href") == "#id_address"
     link.focus()

@@ -70,7 +70,7 @@ def test_the_reporter_sees_their_own_view_with_the_secret(client, city):
     assert "Is it fixed?" not in html, "an open report is not asked about"
     assert_no_personal_data(html)
     assert response["Cache-Control"].startswith("max-age=0")
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert AuditEvent.objects.filter(action="case.track").count() == before + 1
 
 

@@ -4,7 +4,7 @@ say whether the problem was fixed, and reopen the report if it was not; without 
 a wrong one) anyone with the reference sees only the public page.
 
 The secret travels in the query string and in a hidden field, never in a cookie, so these
-pages are not cached and send no referrer.
+pages are not cached and send no referrer to other sites.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ FORM_SCOPE = "portal.form"
 
 
 def private_page(view):
-    """No cache, no referrer: the page's address carries the reporter's secret."""
+    """Not cached, and no referrer to other sites: the page's address carries the
+    reporter's secret. (Not "no-referrer": forms then send `Origin: null`, which fails
+    Django's CSRF check.)"""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = never_cache(view)(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     return wrapper
