@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 
 import pytest
+from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
 from civicloop.cases.models import CaseEvent
@@ -14,7 +15,7 @@ from civicloop.core import clock
 from civicloop.core.access import Viewer
 from civicloop.core.events import DomainEvent
 from civicloop.notify.models import Notification
-from civicloop.notify.services import notification_send
+from civicloop.notify.services import notification_queue, notification_send
 from civicloop.notify.tasks import send_notification
 from civicloop.trust.models import AuditEvent
 from tests import factories as f
@@ -343,3 +344,12 @@ def test_a_spanish_speaking_reporter_reads_spanish(smtp, make_case, deliver):
     words = " ".join(w for w in text.split() if "://" not in w)
     for english in ("Hello", "Follow", "report", "receiving"):
         assert english not in words
+
+
+def test_a_message_and_its_task_are_queued_together_or_not_at_all(make_case):
+    case = make_case()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        notification_queue(case_id=case.id, kind="opened", event_key="opened")
+        assert DBTaskResult.objects.count() == 1
+        raise RuntimeError("the request failed after queueing")
+    assert not Notification.objects.exists() and not DBTaskResult.objects.exists()

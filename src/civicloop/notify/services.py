@@ -84,15 +84,23 @@ def notification_queue(
             + (["tracking_secret"] if tracking_secret else [])
             + (["update_text"] if update_text else []),
         )
-        _enqueue_after_commit(notification.id)
+        _enqueue(notification.id)
     return notification
 
 
-def _enqueue_after_commit(notification_id: int, run_after: dt.datetime | None = None) -> None:
+def _enqueue(notification_id: int, run_after: dt.datetime | None = None) -> None:
+    """Enqueue the send task with the row: in the same transaction on the database backend
+    (the job exists if and only if the row does), after the commit on any other (a worker
+    must not look for a row not yet committed)."""
+    from django_tasks_db import DatabaseBackend
+
     from civicloop.notify.tasks import send_notification
 
     task = send_notification.using(run_after=run_after) if run_after else send_notification
-    transaction.on_commit(lambda: task.enqueue(notification_id))
+    if isinstance(task.get_backend(), DatabaseBackend):
+        task.enqueue(notification_id)
+    else:
+        transaction.on_commit(lambda: task.enqueue(notification_id))
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -196,7 +204,7 @@ def _failed(
         notification.reason = failure.reason
         notification.save(update_fields=["status", "next_attempt_at", "reason"])
         _audit_attempt(notification, contact, outcome="retry")
-        _enqueue_after_commit(notification.id, run_after=notification.next_attempt_at)
+        _enqueue(notification.id, run_after=notification.next_attempt_at)
     return notification
 
 
