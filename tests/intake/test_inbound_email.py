@@ -37,7 +37,11 @@ def frozen_clock():
 
 @pytest.fixture
 def case():
-    return f.CaseFactory(reference=new_reference(), service=f.ServiceFactory(name="Potholes"))
+    return f.CaseFactory(
+        reference=new_reference(),
+        service=f.ServiceFactory(name="Potholes"),
+        reporter_email="Ruth.Ade@example.net",
+    )
 
 
 def message(
@@ -104,6 +108,26 @@ def test_a_reply_naming_a_case_becomes_a_contact_on_it(case, django_capture_on_c
     audit = AuditEvent.objects.get(action="inbound_email.contact")
     assert audit.object_ids[:3] == [contact.id, item.id, case.id]
     assert "ruth" not in str(audit.__dict__).lower()
+
+
+def test_a_message_naming_a_case_from_someone_else_waits_in_its_departments_triage(case):
+    result = receive(
+        message(subject=f"Re: {case.reference}", sender="Mallory <mallory@example.com>")
+    )
+    assert (result.outcome, result.case_reference) == ("triage", case.reference)
+    item = TriageItem.objects.get(pk=result.triage_item_id)
+    assert item.status == "open" and item.case_id == case.id
+    assert item.department_id == case.department_id and item.person_id is None
+    assert not Interaction.objects.exists()
+
+
+def test_the_linked_persons_own_address_counts_as_the_reporters(case):
+    case.reporter_email = ""
+    case.save()
+    person = case.person
+    result = receive(message(subject=f"Re: {case.reference}", sender=person.email.upper()))
+    assert result.outcome == "contact"
+    assert Interaction.objects.get(case=case).person_id == person.id
 
 
 def test_the_same_message_twice_adds_one_contact(case):

@@ -156,7 +156,7 @@ def read_mail(port: int, **options) -> str:
 
 def test_unseen_messages_are_taken_in_and_flagged_seen(monkeypatch):
     monkeypatch.setenv("CIVICLOOP_IMAP_PASSWORD", PASSWORD)
-    case = f.CaseFactory(reference=new_reference())
+    case = f.CaseFactory(reference=new_reference(), reporter_email="ruth.ade@example.net")
     box = ImapMailbox(
         [
             Stored(7, raw_message(f"Re: {case.reference}", "<i1@x>")),

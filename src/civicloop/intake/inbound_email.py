@@ -1,5 +1,6 @@
 """Inbound email: a message to the intake address becomes a contact on the case its
-subject names (by reference, e.g. 'Re: CL-7KQ2-M9XD'), or a triage item for staff.
+subject names (by reference, e.g. 'Re: CL-7KQ2-M9XD') when the case's reporter sent it,
+or a triage item for staff — in the named case's department when someone else did.
 
 Every message read leaves one TriageItem keyed by its Message-ID — open for triage, or
 already 'added to a case' — so reading the same message twice changes nothing.
@@ -21,6 +22,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from civicloop.cases.models import Case, Channel, Interaction
@@ -29,6 +31,7 @@ from civicloop.core import clock
 from civicloop.core.access import Viewer
 from civicloop.core.events import DomainEvent, publish
 from civicloop.intake.models import TriageItem
+from civicloop.people.models import Person
 from civicloop.trust.audit import audit_record
 
 # The pattern of cases.services.new_reference(): Crockford base 32, no I, L, O or U.
@@ -234,9 +237,25 @@ def _summary(parsed: InboundEmail, body: str) -> str:
     return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
 
 
+def _from_reporter(case: Case, sender: str) -> bool:
+    """Whether `sender` is the case's reporter: their own address or the linked person's."""
+    sender = sender.strip().lower()
+    if not sender:
+        return False
+    if case.reporter_email.strip().lower() == sender:
+        return True
+    return (
+        case.person_id is not None
+        and Person.objects.filter(pk=case.person_id)
+        .filter(Q(email_key=sender) | Q(email__iexact=sender))
+        .exists()
+    )
+
+
 def inbound_email_receive(*, raw: bytes) -> Received:
-    """Take in one message: a contact on the case its subject names, else a triage item;
-    nothing when its Message-ID was read before or it is an auto-reply or a bounce."""
+    """Take in one message: a contact on the case its subject names when the case's reporter
+    sent it, else a triage item; nothing when its Message-ID was read before or it is an
+    auto-reply or a bounce."""
     parsed = email_parse(raw)
     viewer = Viewer.system("inbound_email")
     if parsed.skip:
@@ -253,13 +272,15 @@ def inbound_email_receive(*, raw: bytes) -> Received:
     with transaction.atomic():
         if TriageItem.objects.filter(message_id=parsed.message_id).exists():
             return Received("duplicate", parsed.message_id)
-        case = None
+        case = None  # the case the subject names...
+        from_reporter = False  # ...and whether its reporter wrote
         if parsed.references:
             case = (
                 Case.objects.filter(reference__in=parsed.references)
-                .only("id", "reference", "department_id", "person_id")
+                .only("id", "reference", "department_id", "person_id", "reporter_email")
                 .first()
             )
+            from_reporter = case is not None and _from_reporter(case, parsed.sender_email)
         try:
             with transaction.atomic():
                 item = TriageItem.objects.create(
@@ -270,23 +291,32 @@ def inbound_email_receive(*, raw: bytes) -> Received:
                     sender_name=parsed.sender_name,
                     subject=parsed.subject,
                     body=body,
+                    # A stranger naming a case waits in that department's queue, the case
+                    # named beside it: references are public, so only staff may attach it.
                     case=case,
                     department_id=case.department_id if case else None,
-                    person_id=case.person_id if case else None,
-                    status=TriageItem.Status.ATTACHED if case else TriageItem.Status.OPEN,
+                    person_id=case.person_id if from_reporter else None,
+                    status=TriageItem.Status.ATTACHED if from_reporter else TriageItem.Status.OPEN,
                 )
         except IntegrityError:  # another reader took the same message in the meantime
             return Received("duplicate", parsed.message_id)
         fields = ["sender_email", "sender_name", "subject", "body"]
-        if case is None:
+        if case is not None:
+            fields += ["case.reporter_email"]  # compared with the sender
+        if not from_reporter:
             audit_record(
                 viewer=viewer,
                 action="inbound_email.triage",
                 object_type="triage_item",
-                object_ids=[item.id],
+                object_ids=[item.id] + ([case.id] if case else []),
                 fields=fields,
             )
-            return Received("triage", parsed.message_id, triage_item_id=item.id)
+            return Received(
+                "triage",
+                parsed.message_id,
+                case_reference=case.reference if case else "",
+                triage_item_id=item.id,
+            )
         interaction = Interaction.objects.create(
             person_id=case.person_id,
             case=case,

@@ -117,8 +117,9 @@ def _quoted(folder: str) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Take in messages sent to the intake address: a message whose subject names a case "
-        "reference becomes a contact on that case, any other a triage item. Reading a "
+        "Take in messages sent to the intake address: a message from a case's reporter whose "
+        "subject names the case's reference becomes a contact on that case, any other a "
+        "triage item. Reading a "
         "message twice changes nothing (by Message-ID); auto-replies and bounces are "
         "skipped. Exit status 1 when a message could not be taken in."
     )
@@ -209,6 +210,11 @@ class Command(BaseCommand):
     def _describe(received: Received) -> str:
         if received.outcome == "contact":
             return f"added to case {received.case_reference} as contact {received.interaction_id}"
+        if received.outcome == "triage" and received.case_reference:
+            return (
+                f"triage item {received.triage_item_id} (names case {received.case_reference} "
+                "but is not from its reporter)"
+            )
         if received.outcome == "triage":
             return f"triage item {received.triage_item_id}"
         if received.outcome == "duplicate":
