@@ -105,6 +105,8 @@ class IntakeForm(forms.StaffForm):
             for name in PERSON_FIELDS:
                 self.fields[name] = copy.deepcopy(forms.PersonCreateForm.base_fields[name])
                 self.fields[name].widget.attrs.update(autocomplete="off", spellcheck="false")
+            # Shown back as the hint asks for it (day/month/year), not as ISO.
+            self.fields["date_of_birth"].widget.format = "%d/%m/%Y"
         if from_email:
             del self.fields["channel"], self.fields["summary"]
         self.order_fields([*PERSON_FIELDS, "service", "need", "description", "priority"])
