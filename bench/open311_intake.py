@@ -291,7 +291,8 @@ def closed_loop(
         t.start()
     for t in threads:
         t.join(timeout=seconds + warmup + 60)
-    result.measured_seconds = max(s.sent + s.seconds for s in result.samples) - measure_from
+    if result.samples:
+        result.measured_seconds = max(s.sent + s.seconds for s in result.samples) - measure_from
     return result
 
 

@@ -26,6 +26,9 @@ from civicloop.intake.models import PublicUpdate
 from civicloop.trust.audit import audit_record
 
 METRES_PER_DEGREE = 111_320.0
+# A busy corner may hold many open reports: read this many points, return the nearest few.
+MAX_SCANNED = 2000
+MAX_NEARBY = 10
 MAX_PUBLIC_PAGE = 1000
 TRACKING_VIEWER = Viewer(user_id=None, role="reporter", purpose="tracking")
 
@@ -204,30 +207,33 @@ def report_duplicates_nearby(
     exclude_case_id: int | None = None,
 ) -> list[Case]:
     """Open reports of the same service within the duplicate distance and days of a point,
-    nearest first, each with `distance_m` set; reports already marked duplicates are left
-    out (their original is the one to follow)."""
+    the nearest ten first, each with `distance_m` set; reports already marked duplicates
+    are left out (their original is the one to follow)."""
     metres = duplicate_distance_m()
     dlat = metres / METRES_PER_DEGREE
     dlon = metres / (METRES_PER_DEGREE * max(0.01, math.cos(math.radians(latitude))))
     since = clock.now() - dt.timedelta(days=duplicate_days())
-    qs = (
-        Case.objects.filter(
-            service__code=service_code,
-            opened_at__gte=since,
-            duplicate_of__isnull=True,
-            latitude__range=(latitude - dlat, latitude + dlat),
-            longitude__range=(longitude - dlon, longitude + dlon),
-        )
-        .exclude(status__in=done_statuses())
-        .select_related("service", "address", "area")
-    )
+    qs = Case.objects.filter(
+        service__code=service_code,
+        opened_at__gte=since,
+        duplicate_of__isnull=True,
+        latitude__range=(latitude - dlat, latitude + dlat),
+        longitude__range=(longitude - dlon, longitude + dlon),
+    ).exclude(status__in=done_statuses())
     if exclude_case_id is not None:
         qs = qs.exclude(pk=exclude_case_id)
+    # Points first (cheap tuples), whole cases only for the nearest few.
+    nearest = sorted(
+        (d, case_id)
+        for case_id, lat, lon in qs.values_list("id", "latitude", "longitude")[:MAX_SCANNED]
+        if (d := distance_m(latitude, longitude, lat, lon)) <= metres
+    )[:MAX_NEARBY]
+    cases = Case.objects.select_related("service", "address", "area").in_bulk(
+        [case_id for _d, case_id in nearest]
+    )
     found = []
-    for case in qs[:200]:
-        d = distance_m(latitude, longitude, case.latitude, case.longitude)
-        if d <= metres:
-            case.distance_m = d
-            found.append(case)
-    found.sort(key=lambda c: (c.distance_m, c.id))
+    for d, case_id in nearest:
+        case = cases[case_id]
+        case.distance_m = d
+        found.append(case)
     return found
