@@ -315,3 +315,13 @@ def test_a_case_from_an_email_someone_else_handled_meanwhile_is_refused(inbox, c
     assert response.status_code == 409
     assert "Someone else dealt with this message" in response.content.decode()
     assert (Person.objects.count(), Case.objects.count()) == before
+
+
+def test_a_message_naming_a_case_offers_that_case_to_add_it_to(inbox, client_for):
+    world = inbox
+    item = email(
+        world.housing, subject=f"Re: {world.housing_case.reference}", case=world.housing_case
+    )
+    html = assert_valid_page(client_for(world.housing_worker).get(detail_url(item)))
+    assert "Case it names" in html
+    assert re.search(rf'name="attach-reference" value="{world.housing_case.reference}"', html)

@@ -456,13 +456,17 @@ def _detail_page(
             raise
         return _queue_page(request, viewer, conflict=conflict, status=status)
     initial = {"version": detail.version}
+    # A message that names a case (from someone who is not its reporter) is most likely
+    # about it: offer that case, for staff to confirm.
+    named = detail.item.case.reference if detail.case_visible else ""
     error_links: list[tuple[str, str]] = [("", conflict)] if conflict else []
     for form in bound_forms.values():
         error_links += form.error_links()
     context = {
         "detail": detail,
         "item": detail.item,
-        "attach_form": bound_forms.get("attach_form") or AttachForm(initial=initial),
+        "attach_form": bound_forms.get("attach_form")
+        or AttachForm(initial={**initial, "reference": named}),
         "route_form": bound_forms.get("route_form") or RouteForm(initial=initial),
         "close_form": bound_forms.get("close_form") or CloseForm(initial=initial),
         "open_case_url": _intake_url(triage=item_id),
