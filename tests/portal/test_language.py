@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from civicloop.cases.models import Case
+from tests import factories as f
 from tests.portal.conftest import Citizen, step_url
 from tests.support import assert_valid_html
 
@@ -43,3 +44,13 @@ def test_a_spanish_speaker_reports_in_spanish_and_is_recorded_as_such(client, ci
 def test_the_browser_language_is_followed_until_the_switcher_is_used(client, city):
     html = client.get(reverse("portal:home"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert "Buscar un servicio" in html
+
+
+def test_a_report_page_in_spanish_shows_its_status_in_spanish(client, city):
+    case = f.CaseFactory(
+        service=city.pothole, person=None, latitude=51.5, longitude=-0.1, status="resolved"
+    )
+    html = client.get(
+        reverse("portal:report_detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    assert "Resuelto" in html and "Referencia" in html
