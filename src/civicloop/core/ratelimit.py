@@ -18,6 +18,7 @@ import ipaddress
 import math
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -111,33 +112,61 @@ def _bucket_key(scope: str, client: str) -> str:
 
 def hit(scope: str, client: str, *, now: float | None = None) -> tuple[int, Limit, int]:
     """Count one request of `client` in `scope`: (hits in this window, the limit, window start)."""
-    limit = limit_for(scope)
-    now = time.time() if now is None else now
-    window = int(now // limit.seconds) * limit.seconds
+    return hit_many([(scope, client)], now=now)[0]
+
+
+def hit_many(
+    counts: Sequence[tuple[str, str]], *, now: float | None = None
+) -> list[tuple[int, Limit, int]]:
+    """Count one request in each (scope, client), in one statement: for each, (hits in this
+    window, the limit, window start)."""
     from civicloop.intake.models import RateLimitCounter
 
+    now = time.time() if now is None else now
+    rows = []
+    for scope, client in counts:
+        limit = limit_for(scope)
+        rows.append((_bucket_key(scope, client), int(now // limit.seconds) * limit.seconds, limit))
     table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
     # One statement, so two processes counting at once both count: a new window starts at 1.
+    # Rows in bucket order, so that two such statements never wait on each other in a circle.
+    ordered = sorted({(bucket, window) for bucket, window, _limit in rows})
     sql = (
-        f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, 1) "
-        f"ON CONFLICT (bucket) DO UPDATE SET "
+        f"INSERT INTO {table} (bucket, window_start, hits) VALUES "
+        + ", ".join(["(%s, %s, 1)"] * len(ordered))
+        + " ON CONFLICT (bucket) DO UPDATE SET "
         f"hits = CASE WHEN {table}.window_start = excluded.window_start "
         f"THEN {table}.hits + 1 ELSE 1 END, window_start = excluded.window_start "
-        f"RETURNING hits"
+        f"RETURNING bucket, hits"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_bucket_key(scope, client), window])
-        hits = cursor.fetchone()[0]
+        cursor.execute(sql, [value for row in ordered for value in row])
+        hits = dict(cursor.fetchall())
     if random.random() < CLEANUP_CHANCE:  # noqa: S311 - not security relevant
         RateLimitCounter.objects.filter(window_start__lt=int(now) - STALE_SECONDS).delete()
-    return hits, limit, window
+    return [(hits[bucket], limit, window) for bucket, window, limit in rows]
+
+
+def _client(request: HttpRequest, key: str) -> str:
+    return f"key:{key}" if key else f"ip:{client_address(request)}"
 
 
 def rate_limit(request: HttpRequest, scope: str, *, key: str = "") -> None:
     """Count this request against `scope` for its client address, or for `key` when given
     (e.g. an api key's client id); raise RateLimited once the allowance is spent."""
-    client = f"key:{key}" if key else f"ip:{client_address(request)}"
+    rate_limit_all(request, [(scope, key)])
+
+
+def rate_limit_all(request: HttpRequest, checks: Sequence[tuple[str, str]]) -> None:
+    """`rate_limit` for several (scope, key) at once, counted in one statement; every
+    allowance counts the request, and the longest wait is the one reported."""
     now = time.time()
-    hits, limit, window = hit(scope, client, now=now)
-    if hits > limit.count:
-        raise RateLimited(scope, math.ceil(window + limit.seconds - now))
+    results = hit_many([(scope, _client(request, key)) for scope, key in checks], now=now)
+    refused = [
+        (math.ceil(window + limit.seconds - now), scope)
+        for (scope, _key), (hits, limit, window) in zip(checks, results, strict=True)
+        if hits > limit.count
+    ]
+    if refused:
+        retry_after, scope = max(refused)
+        raise RateLimited(scope, retry_after)

@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from civicloop.catalogue.models import Service
 from civicloop.core import clock
 from civicloop.core.access import NotVisible, ValidationFailed
-from civicloop.core.ratelimit import RateLimited, rate_limit
+from civicloop.core.ratelimit import RateLimited, rate_limit, rate_limit_all
 from civicloop.intake.keys import open311_client_for_key
 from civicloop.intake.models import Open311Client, ServiceRequestToken
 from civicloop.intake.open311.render import error_response, respond
@@ -72,7 +72,15 @@ def open311_view(*, methods: tuple[str, ...], scope: str = "open311.read"):
                 response["Allow"] = ", ".join(methods)
                 return response
             try:
-                rate_limit(request, "open311.write" if request.method == "POST" else scope)
+                if request.method == "POST":
+                    # A report counts against its address and its key, in one statement.
+                    given = request.POST.get("api_key", "").strip()
+                    rate_limit_all(
+                        request,
+                        [("open311.write", "")] + ([("open311.client", given)] if given else []),
+                    )
+                else:
+                    rate_limit(request, scope)
                 params = _params(request)
                 bad = [k for k, values in params.lists() for v in [k, *values] if "\x00" in v]
                 if bad or any("\x00" in str(v) for v in kwargs.values()):
@@ -120,7 +128,6 @@ def _client(request: HttpRequest) -> Open311Client:
     client = open311_client_for_key(key) if key else None
     if client is None:
         raise _Forbidden()
-    rate_limit(request, "open311.client", key=f"client:{client.id}")
     return client
 
 
