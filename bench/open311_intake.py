@@ -339,11 +339,13 @@ def bench_database(label: str, env: dict, args) -> dict:
         server.wait_ready("/open311/v2/services.json", {})
         before = run_internal("count", env, args)["open311_cases"]
         print(f"[{label}] {args.clients} clients for {args.seconds:.0f} s...", flush=True)
+        load_before = os.getloadavg()[0]
         load = closed_loop(
             server.port, plan, clients=args.clients, seconds=args.seconds, warmup=args.warmup
         )
     finally:
         server.stop()
+    load_after = os.getloadavg()[0]
     after = run_internal("count", env, args)["open311_cases"]
     ok = [s for s in load.samples if s.status == 200]
     failed = [s for s in load.samples if s.status != 200]
@@ -362,6 +364,7 @@ def bench_database(label: str, env: dict, args) -> dict:
         "p99_ms": percentile(latencies, 99) * 1000,
         "cases_written": after - before,
         "server": args.server,
+        "load": (load_before, load_after),
         **rates,
     }
 
@@ -431,6 +434,13 @@ def report(results: list[dict], command: str, args) -> str:
             f"| {r['p99_ms']:.0f} ms | {r['failed']} | {r['cases_written']:,} "
             f"| {r['orm_rows_per_s']:.0f} cases/s | {r['report_submit_per_s']:.0f} reports/s |"
         )
+    lines.append("")
+    lines.append(
+        "Machine load (1-minute average, before and after each run, other engineers' work "
+        "included): "
+        + "; ".join(f"{r['label']} {r['load'][0]:.1f} → {r['load'][1]:.1f}" for r in results)
+        + "."
+    )
     for r in results:
         for status, body in r["failures"]:
             lines.append(f"\n{r['label']}: status {status}: `{body}`")
