@@ -211,6 +211,10 @@ CIVICLOOP = {
         "open311.read": "300/minute",
         "open311.write": "60/minute",
         "open311.client": "600/minute",
+        "portal.read": "300/minute",
+        "portal.form": "60/minute",
+        "portal.submit": "10/hour",
+        "portal.track": "30/minute",
         **json.loads(os.environ.get("CIVICLOOP_RATE_LIMITS") or "{}"),
     },
     # A report this close (metres) and recent (days) to an open one of its service may repeat it.
