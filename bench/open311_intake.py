@@ -166,7 +166,7 @@ def internal_orm(args) -> dict:
         _orm_case_rows(rnd.choice(services), rnd.choice(addresses), n)
         n += 1
     out["orm_rows_per_s"] = n / (time.perf_counter() - started)
-    plan = json.loads(os.environ["BENCH_PLAN"])
+    plan = json.loads(Path(os.environ["BENCH_PLAN_FILE"]).read_text())
     started, n = time.perf_counter(), 0
     while time.perf_counter() - started < args.orm_seconds:
         fields = report_fields(plan, rnd)
@@ -351,7 +351,14 @@ def bench_database(label: str, env: dict, args) -> dict:
     failed = [s for s in load.samples if s.status != 200]
     latencies = sorted(s.seconds for s in ok)
     print(f"[{label}] in-process rates...", flush=True)
-    rates = run_internal("orm", env, args, {"BENCH_PLAN": json.dumps(plan)})
+    print(
+        f"[{label}] {len(ok) / load.measured_seconds if load.measured_seconds else 0:.0f} "
+        f"requests/s, p95 {percentile(latencies, 95) * 1000:.0f} ms, {len(failed)} errors",
+        flush=True,
+    )
+    plan_file = log_dir / "plan.json"
+    plan_file.write_text(json.dumps(plan))
+    rates = run_internal("orm", env, args, {"BENCH_PLAN_FILE": str(plan_file)})
     return {
         "label": label,
         "requests": len(load.samples),
