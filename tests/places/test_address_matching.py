@@ -80,3 +80,21 @@ def test_normalising_spells_out_abbreviations():
     assert normalise("3 St. Anne's Rd") == "3 st anne s road"
     assert normalise("Flat 1, Élan Ct") == "flat 1 elan court"
     assert normalise("7 Church St") == "7 church street"
+
+
+def test_a_flat_number_that_is_also_the_house_number_names_that_flat():
+    ward = f.AreaFactory(code="W9", name="Eastfield")
+    for flat in (2, 24):
+        Address.objects.create(
+            uprn=f"B{flat}",
+            line1=f"Flat {flat}, Trafalgar House",
+            line2="24 Birch Street",
+            town="Riverton",
+            postcode="RV1 1AZ",
+            latitude=51.5,
+            longitude=-0.1,
+            area=ward,
+        )
+    found = address_match("Flat 24, Trafalgar House, 24 Birch Street")
+    assert found.address.uprn == "B24"
+    assert address_match("Flat 2, Trafalgar House, 24 Birch Street").address.uprn == "B2"

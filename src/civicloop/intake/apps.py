@@ -8,8 +8,18 @@ class IntakeConfig(AppConfig):
     verbose_name = _("Intake")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from civicloop.catalogue.models import Service
         from civicloop.core.events import subscribe
         from civicloop.intake.duplicates import duplicates_follow
+        from civicloop.intake.selectors import forget_workflows
+        from civicloop.intake.services import forget_matching_model
+        from civicloop.linkage.models import LinkageRun
 
         # Reports marked duplicates of a case follow its status, whoever changed it.
         subscribe("case.status_changed", duplicates_follow)
+        # What intake keeps between requests, forgotten as soon as this process changes it.
+        for signal in (post_save, post_delete):
+            signal.connect(forget_workflows, sender=Service, dispatch_uid="intake-workflows")
+            signal.connect(forget_matching_model, sender=LinkageRun, dispatch_uid="intake-model")

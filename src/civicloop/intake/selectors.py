@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ from civicloop.trust.audit import audit_record
 METRES_PER_DEGREE = 111_320.0
 # A busy corner may hold many open reports: read this many points, return the nearest few.
 MAX_SCANNED = 2000
-MAX_NEARBY = 10
+MAX_NEARBY = 5
 MAX_PUBLIC_PAGE = 1000
 TRACKING_VIEWER = Viewer(user_id=None, role="reporter", purpose="tracking")
 
@@ -67,13 +68,30 @@ def duplicate_days() -> int:
     return int(settings.CIVICLOOP.get("DUPLICATE_DAYS", 30))
 
 
-def done_statuses() -> set[str]:
+# Workflows change seldom, and every report reads them: each process reads them again
+# when its copy is older than this.
+WORKFLOWS_FRESH_SECONDS = 30.0
+_done: tuple[float, frozenset[str]] | None = None
+
+
+def forget_workflows(**_kwargs) -> None:
+    """A service changed in this process: read workflows afresh (others within seconds)."""
+    global _done
+    _done = None
+
+
+def done_statuses() -> frozenset[str]:
     """Every status that counts as closed, in the default workflow or any service's own."""
+    global _done
+    cached = _done
+    if cached is not None and time.monotonic() - cached[0] < WORKFLOWS_FRESH_SECONDS:
+        return cached[1]
     done = set(DEFAULT.resolved | DEFAULT.closed)
     for service in Service.objects.exclude(workflow=None).only("workflow"):
         workflow = workflow_for(service)
         done |= workflow.resolved | workflow.closed
-    return done
+    _done = (time.monotonic(), frozenset(done))
+    return _done[1]
 
 
 def public_cases() -> QuerySet[Case]:
@@ -207,7 +225,7 @@ def report_duplicates_nearby(
     exclude_case_id: int | None = None,
 ) -> list[Case]:
     """Open reports of the same service within the duplicate distance and days of a point,
-    the nearest ten first, each with `distance_m` set; reports already marked duplicates
+    the nearest five, nearest first, each with `distance_m` set; reports already marked duplicates
     are left out (their original is the one to follow)."""
     metres = duplicate_distance_m()
     dlat = metres / METRES_PER_DEGREE

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,8 @@ from civicloop.intake.models import (
 )
 from civicloop.intake.selectors import report_duplicates_nearby, tracking_hash
 from civicloop.linkage.matching import DatabaseIndex, current_model
+from civicloop.linkage.model import LinkageModel
+from civicloop.linkage.models import LinkageRun
 from civicloop.linkage.realtime import Candidate, match_record
 from civicloop.people.services import department_serves
 from civicloop.places.matching import AddressAmbiguous, AddressNotFound, address_match
@@ -255,6 +258,35 @@ def _validate(report: ReportIn, channel: str) -> tuple[Service, dict, ResolvedLo
     return service, kept, place
 
 
+# A finished linking run is picked up this many seconds after it finishes, at the latest.
+MODEL_FRESH_SECONDS = 30.0
+_model: tuple[float, int | None, LinkageModel] | None = None
+
+
+def forget_matching_model(**_kwargs) -> None:
+    """A linking run changed in this process: look for the current model afresh."""
+    global _model
+    _model = None
+
+
+def _matching_model() -> LinkageModel:
+    """current_model(), fetched (or built) once per linking run and looked for at most every
+    MODEL_FRESH_SECONDS, rather than for every report."""
+    global _model
+    cached = _model
+    if cached is not None and time.monotonic() - cached[0] < MODEL_FRESH_SECONDS:
+        return cached[2]
+    run_id = (
+        LinkageRun.objects.filter(status=LinkageRun.Status.FINISHED)
+        .exclude(model_json="")
+        .values_list("id", flat=True)
+        .first()
+    )
+    model = cached[2] if cached is not None and cached[1] == run_id else current_model()
+    _model = (time.monotonic(), run_id, model)
+    return model
+
+
 def _reporter_match(report: ReportIn) -> tuple[int | None, bool, list[Candidate]]:
     """(the person the reporter surely is, whether staff should check, who was considered).
 
@@ -264,7 +296,7 @@ def _reporter_match(report: ReportIn) -> tuple[int | None, bool, list[Candidate]
         return None, False, []
     if not (report.email.strip() or report.phone.strip()):
         return None, False, []
-    model = current_model()
+    model = _matching_model()
     record = {
         "given_name": report.first_name.strip(),
         "family_name": report.last_name.strip(),

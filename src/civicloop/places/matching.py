@@ -143,6 +143,13 @@ def address_match(text: str) -> AddressMatch:
         if numbers and not set(numbers) <= set(_NUMBER.findall(lines)):
             continue  # a different house number is a different house, however alike the street
         scored.append(AddressMatch(address=address, score=float(score)))
+    if numbers:
+        # Flat 2 of number 24 is not what "Flat 24, ... 24 Birch Street" names: prefer the
+        # addresses whose own first line has no number the text does not give.
+        exact = [
+            m for m in scored if set(_NUMBER.findall(normalise(m.address.line1))) <= set(numbers)
+        ]
+        scored = exact or scored
     if postcode and not street and len(scored) == 1:
         return scored[0]
     scored.sort(key=lambda m: (-m.score, m.address.pk))
