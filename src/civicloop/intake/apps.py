@@ -14,12 +14,9 @@ class IntakeConfig(AppConfig):
         from civicloop.core.events import subscribe
         from civicloop.intake.duplicates import duplicates_follow
         from civicloop.intake.selectors import forget_workflows
-        from civicloop.intake.services import forget_matching_model
-        from civicloop.linkage.models import LinkageRun
 
         # Reports marked duplicates of a case follow its status, whoever changed it.
         subscribe("case.status_changed", duplicates_follow)
-        # What intake keeps between requests, forgotten as soon as this process changes it.
+        # Workflows intake keeps between requests, forgotten as soon as this process changes one.
         for signal in (post_save, post_delete):
             signal.connect(forget_workflows, sender=Service, dispatch_uid="intake-workflows")
-            signal.connect(forget_matching_model, sender=LinkageRun, dispatch_uid="intake-model")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -258,33 +257,23 @@ def _validate(report: ReportIn, channel: str) -> tuple[Service, dict, ResolvedLo
     return service, kept, place
 
 
-# A finished linking run is picked up this many seconds after it finishes, at the latest.
-MODEL_FRESH_SECONDS = 30.0
-_model: tuple[float, int | None, LinkageModel] | None = None
-
-
-def forget_matching_model(**_kwargs) -> None:
-    """A linking run changed in this process: look for the current model afresh."""
-    global _model
-    _model = None
+_model: tuple[int | None, LinkageModel] | None = None
 
 
 def _matching_model() -> LinkageModel:
-    """current_model(), fetched (or built) once per linking run and looked for at most every
-    MODEL_FRESH_SECONDS, rather than for every report."""
+    """current_model(), fetched (or built) once per linking run rather than for every
+    report: only the id of the latest run is read each time."""
     global _model
-    cached = _model
-    if cached is not None and time.monotonic() - cached[0] < MODEL_FRESH_SECONDS:
-        return cached[2]
     run_id = (
         LinkageRun.objects.filter(status=LinkageRun.Status.FINISHED)
         .exclude(model_json="")
         .values_list("id", flat=True)
         .first()
     )
-    model = cached[2] if cached is not None and cached[1] == run_id else current_model()
-    _model = (time.monotonic(), run_id, model)
-    return model
+    cached = _model
+    if cached is None or cached[0] != run_id:
+        cached = _model = (run_id, current_model())
+    return cached[1]
 
 
 def _reporter_match(report: ReportIn) -> tuple[int | None, bool, list[Candidate]]:
