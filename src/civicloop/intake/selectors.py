@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from civicloop.cases.models import Case
 from civicloop.cases.workflow import DEFAULT, status_label, workflow_for
@@ -107,8 +107,14 @@ def _with_public_fields(qs: QuerySet[Case]) -> QuerySet[Case]:
         .order_by("-at", "-id")
         .values("description")[:1]
     )
-    return qs.select_related("service", "department", "address", "area", "duplicate_of").annotate(
-        public_status_notes=Subquery(latest_note)
+    # An area's polygon is never shown: not read either.
+    return (
+        qs.select_related("service", "department", "address", "area")
+        .defer("area__polygon")
+        .annotate(
+            public_status_notes=Subquery(latest_note),
+            duplicate_reference=F("duplicate_of__reference"),
+        )
     )
 
 
@@ -135,7 +141,7 @@ def _public(case: Case) -> PublicReport:
         longitude=case.longitude,
         area_name=case.area.name if case.area else "",
         media_url=case.media_url,
-        duplicate_of=case.duplicate_of.reference if case.duplicate_of else "",
+        duplicate_of=getattr(case, "duplicate_reference", None) or "",
     )
 
 
@@ -217,22 +223,22 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6_371_000.0 * math.asin(min(1.0, math.sqrt(a)))
 
 
-def report_duplicates_nearby(
+def duplicate_points(
     *,
-    service_code: str,
+    service_id: int,
     latitude: float,
     longitude: float,
     exclude_case_id: int | None = None,
-) -> list[Case]:
-    """Open reports of the same service within the duplicate distance and days of a point,
-    the nearest five, nearest first, each with `distance_m` set; reports already marked duplicates
-    are left out (their original is the one to follow)."""
+) -> list[tuple[int, float]]:
+    """(case id, metres) of the open reports of a service within the duplicate distance and
+    days of a point, the nearest five, nearest first; reports already marked duplicates are
+    left out (their original is the one to follow)."""
     metres = duplicate_distance_m()
     dlat = metres / METRES_PER_DEGREE
     dlon = metres / (METRES_PER_DEGREE * max(0.01, math.cos(math.radians(latitude))))
     since = clock.now() - dt.timedelta(days=duplicate_days())
     qs = Case.objects.filter(
-        service__code=service_code,
+        service_id=service_id,
         opened_at__gte=since,
         duplicate_of__isnull=True,
         latitude__range=(latitude - dlat, latitude + dlat),
@@ -240,18 +246,46 @@ def report_duplicates_nearby(
     ).exclude(status__in=done_statuses())
     if exclude_case_id is not None:
         qs = qs.exclude(pk=exclude_case_id)
-    # Points first (cheap tuples), whole cases only for the nearest few.
     nearest = sorted(
         (d, case_id)
         for case_id, lat, lon in qs.values_list("id", "latitude", "longitude")[:MAX_SCANNED]
         if (d := distance_m(latitude, longitude, lat, lon)) <= metres
     )[:MAX_NEARBY]
-    cases = Case.objects.select_related("service", "address", "area").in_bulk(
-        [case_id for _d, case_id in nearest]
-    )
+    return [(case_id, d) for d, case_id in nearest]
+
+
+def cases_at_distances(points: Sequence[tuple[int, float]]) -> list[Case]:
+    """The cases of `duplicate_points`, in its order, each with `distance_m` set."""
+    if not points:
+        return []
+    cases = (
+        Case.objects.select_related("service", "address", "area").defer("area__polygon")
+    ).in_bulk([case_id for case_id, _d in points])
     found = []
-    for d, case_id in nearest:
+    for case_id, d in points:
         case = cases[case_id]
         case.distance_m = d
         found.append(case)
     return found
+
+
+def report_duplicates_nearby(
+    *,
+    service_code: str,
+    latitude: float,
+    longitude: float,
+    exclude_case_id: int | None = None,
+) -> list[Case]:
+    """The open reports of a service a new report at this point may repeat (see
+    `duplicate_points`), as cases with `distance_m` set, nearest first."""
+    service_id = Service.objects.filter(code=service_code).values_list("id", flat=True).first()
+    if service_id is None:
+        return []
+    return cases_at_distances(
+        duplicate_points(
+            service_id=service_id,
+            latitude=latitude,
+            longitude=longitude,
+            exclude_case_id=exclude_case_id,
+        )
+    )

@@ -15,6 +15,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -38,7 +39,7 @@ from civicloop.intake.models import (
     ReportOrigin,
     ServiceRequestToken,
 )
-from civicloop.intake.selectors import report_duplicates_nearby, tracking_hash
+from civicloop.intake.selectors import cases_at_distances, duplicate_points, tracking_hash
 from civicloop.linkage.matching import DatabaseIndex, current_model
 from civicloop.linkage.model import LinkageModel
 from civicloop.linkage.models import LinkageRun
@@ -86,7 +87,14 @@ class ReportReceipt:
     case: Case
     tracking_secret: str  # goes in the tracking link; only its hash is stored
     token: str = ""  # set for services answered asynchronously
-    possible_duplicates: list[Case] = field(default_factory=list)
+    # (case id, metres) of open reports this one may repeat, nearest first.
+    nearby: tuple[tuple[int, float], ...] = ()
+
+    @cached_property
+    def possible_duplicates(self) -> list[Case]:
+        """The reports this one may repeat, each with `distance_m` (read when first asked:
+        an Open311 client never asks)."""
+        return cases_at_distances(self.nearby)
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,12 @@ def location_resolve(
 
     An address id wins over text, and text over a point, as Open311 clients send one."""
     if address_id.strip():
-        address = Address.objects.select_related("area").filter(uprn=address_id.strip()).first()
+        address = (
+            Address.objects.select_related("area")
+            .defer("area__polygon")
+            .filter(uprn=address_id.strip())
+            .first()
+        )
         if address is None:
             raise ValidationFailed({"location": _("There is no address with this address_id.")})
         return ResolvedLocation(address.latitude, address.longitude, address, address.area)
@@ -347,9 +360,7 @@ def report_submit(
     service, answers, place = _validate(report, channel)
     person_id, identity_review, considered = _reporter_match(report)
     nearby = (
-        report_duplicates_nearby(
-            service_code=service.code, latitude=place.latitude, longitude=place.longitude
-        )
+        duplicate_points(service_id=service.id, latitude=place.latitude, longitude=place.longitude)
         if place is not None and service.place_based
         else []
     )
@@ -399,8 +410,8 @@ def report_submit(
             if nearby:
                 PossibleDuplicate.objects.bulk_create(
                     [
-                        PossibleDuplicate(case=case, candidate=c, distance_m=c.distance_m)
-                        for c in nearby
+                        PossibleDuplicate(case=case, candidate_id=other, distance_m=metres)
+                        for other, metres in nearby
                     ]
                 )
             _store_files(case, attachments, saved_files)
@@ -459,7 +470,7 @@ def report_submit(
         for stored in saved_files:  # the rows are gone with the transaction: so are the files
             stored.storage.delete(stored.name)
         raise
-    return ReportReceipt(case=case, tracking_secret=secret, token=token, possible_duplicates=nearby)
+    return ReportReceipt(case=case, tracking_secret=secret, token=token, nearby=tuple(nearby))
 
 
 def _written_fields(

@@ -131,7 +131,7 @@ def address_match(text: str) -> AddressMatch:
             condition |= Q(line1__icontains=w) | Q(line2__icontains=w)
         candidates = candidates.filter(condition)
     scored: list[AddressMatch] = []
-    for address in candidates.select_related("area")[:MAX_CANDIDATES]:
+    for address in candidates[:MAX_CANDIDATES]:
         lines = _lines(address)
         first_line = normalise(address.line1)
         town = fold(address.town)
