@@ -300,3 +300,13 @@ def test_a_failed_report_leaves_no_file_behind(city, settings, tmp_path, monkeyp
         report_submit(report=pothole(), channel="web", attachments=photos)
     assert counts() == before
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_a_new_question_is_asked_at_once(city):
+    report_submit(report=pothole(), channel="web")
+    city.pothole.attributes.create(
+        code="lane", datatype="string", required=True, order=9, description="Which lane?"
+    )
+    with pytest.raises(ValidationFailed) as failure:
+        report_submit(report=pothole(), channel="web")
+    assert "attribute[lane]" in failure.value.errors

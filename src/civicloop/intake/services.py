@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 from civicloop.cases.models import Attachment, Case, CaseEvent, Channel, NotifyChannel
 from civicloop.cases.services import MAX_DESCRIPTION, new_reference
 from civicloop.cases.workflow import workflow_for
-from civicloop.catalogue.models import Service
+from civicloop.catalogue.models import Service, ServiceAttribute
 from civicloop.core import clock
 from civicloop.core.access import ValidationFailed, Viewer
 from civicloop.core.events import DomainEvent, publish
@@ -224,6 +225,28 @@ def _check_contact(report: ReportIn, errors: dict[str, list[str]]) -> None:
         errors.setdefault("phone", [_("Give a mobile number to be told by text message.")])
 
 
+# A service's questions change seldom and every report reads them: a process reads them
+# again when its copy is older than this, and at once when it changed a service itself.
+QUESTIONS_FRESH_SECONDS = 30.0
+_questions: dict[int, tuple[float, list[ServiceAttribute]]] = {}
+
+
+def forget_questions(**_kwargs) -> None:
+    _questions.clear()
+
+
+def service_questions(service_id: int) -> list[ServiceAttribute]:
+    """A service's questions (Open311 attributes), in order."""
+    cached = _questions.get(service_id)
+    if cached is not None and time.monotonic() - cached[0] < QUESTIONS_FRESH_SECONDS:
+        return cached[1]
+    questions = list(
+        ServiceAttribute.objects.filter(service_id=service_id).order_by("order", "code")
+    )
+    _questions[service_id] = (time.monotonic(), questions)
+    return questions
+
+
 def _validate(report: ReportIn, channel: str) -> tuple[Service, dict, ResolvedLocation | None]:
     """The service, the answers as kept and the place; ValidationFailed with every problem."""
     errors: dict[str, list[str]] = {}
@@ -251,7 +274,7 @@ def _validate(report: ReportIn, channel: str) -> tuple[Service, dict, ResolvedLo
     _check_contact(report, errors)
     kept: dict[str, Any] = {}
     if service is not None:
-        kept, attribute_errors = attributes_clean(service.attributes.all(), report.attributes)
+        kept, attribute_errors = attributes_clean(service_questions(service.id), report.attributes)
         errors.update(attribute_errors)
     place = None
     try:
