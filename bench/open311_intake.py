@@ -60,7 +60,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=3.0, help="seconds left out at the start")
     p.add_argument("--clients", type=int, default=16, help="concurrent clients")
     p.add_argument("--people", type=int, default=2000, help="demo city size")
-    p.add_argument("--server", default="3x4", help="gunicorn WORKERSxTHREADS")
+    p.add_argument("--server", default="2x8", help="gunicorn WORKERSxTHREADS")
     p.add_argument("--orm-seconds", type=float, default=5.0, help="seconds of the in-process runs")
     p.add_argument("--skip-sqlite", action="store_true")
     p.add_argument("--skip-postgres", action="store_true")
