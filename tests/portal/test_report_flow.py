@@ -184,8 +184,14 @@ def test_a_question_of_the_service_refuses_a_missing_answer(client, city):
     citizen = Citizen(client)
     citizen.report_pothole(city)
     url = reverse("portal:report_question", args=["depth"])
-    refused(citizen.answer(url), "#id_answer_0", "Choose an answer.")
-    refused(citizen.answer(url, answer="bottomless"), "#id_answer_0", "Choose one of the answers")
+    before = dict(client.session[SESSION_KEY])
+    html = refused(citizen.answer(url), "#id_answer_0", "Choose an answer.")
+    assert "Choose an answer." in html
+    html = refused(
+        citizen.answer(url, answer="bottomless"), "#id_answer_0", "Choose one of the answers"
+    )
+    assert "Choose one of the answers" in html
+    assert dict(client.session[SESSION_KEY]) == before, "a refused answer changes nothing"
 
 
 def test_contact_details_follow_the_way_to_be_contacted(client, city):

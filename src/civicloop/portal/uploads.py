@@ -206,9 +206,15 @@ def draft_photos_purge(*, before) -> int:
     for name in names:
         path = f"{DRAFT_PREFIX}{name}"
         try:
-            if default_storage.get_modified_time(path) < before:
-                default_storage.delete(path)
-                removed += 1
-        except (FileNotFoundError, OSError, NotImplementedError):
-            continue
+            modified = default_storage.get_modified_time(path)
+        except FileNotFoundError:
+            continue  # sent or purged by another process meanwhile
+        except NotImplementedError as e:
+            raise RuntimeError(
+                "This storage cannot tell when a file was last changed, so waiting photos "
+                "cannot be purged by age; configure a storage that can (local or S3)."
+            ) from e
+        if modified < before:
+            default_storage.delete(path)
+            removed += 1
     return removed
