@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
-from civicloop.cases.models import Case, CaseEvent, Interaction
+from civicloop.cases.models import Case, CaseEvent, Interaction, NotifyChannel
 from civicloop.core.access import Viewer
 from civicloop.demo.generator import DemoCity, HouseholdBundle
 from civicloop.demo.loader import DemoLoader
@@ -154,6 +154,13 @@ TABLES: dict[str, tuple[type, tuple[str, ...]]] = {
             "area_id",
             "reopen_count",
             "version",
+            "attributes",
+            "media_url",
+            "identity_review",
+            "reporter_language",
+            "contact_consent",
+            "notify_channel",
+            "tracking_token_hash",
         ),
     ),
     "case_event": (
@@ -614,6 +621,13 @@ class BulkLoader:
                     area_ids[c.area_code] if c.area_code else None,
                     c.reopen_count,
                     max(1, len(c.events)),
+                    "{}",  # attributes: the demo's services ask no questions of their own
+                    "",
+                    False,
+                    "",
+                    False,
+                    NotifyChannel.NONE.value,
+                    "",
                 )
                 for i, c in zip(case_ids, cases, strict=True)
             ),

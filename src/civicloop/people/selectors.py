@@ -11,7 +11,7 @@ from functools import reduce
 from operator import or_
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case as CaseWhen
 from django.db.models import IntegerField, Q, Value, When
 from django.utils.translation import gettext as _
@@ -29,6 +29,15 @@ from civicloop.people.models import (
     Person,
     PersonNeed,
     Relationship,
+)
+from civicloop.people.search_sql import (
+    SEARCH_ORDER_SQL,
+    AnyOf,
+    Cond,
+    Rank,
+    fetch_ids,
+    rank,
+    starting,
 )
 from civicloop.people.timeline import TimelinePage, person_timeline
 from civicloop.trust.audit import audit_record
@@ -48,16 +57,11 @@ class PersonSearchCriteria:
         return [f for f in SEARCH_FIELDS if getattr(self, f)]
 
 
-def _name_ranks(name: str, *, fuzzy: bool = False) -> tuple[Q, list[Q]]:
-    """What a name search matches, and its ranks best first.
-
-    A person's rank is the first of `ranks` whose condition they meet. Exact and phonetic
-    keys match: each rank's condition implies the match and together they cover it, so
-    a rank can be read on its own, by an index in its order, without the whole match's
-    ORs (which lead PostgreSQL to sort every Smith). With `fuzzy`, near spellings match
-    (trigram similarity on PostgreSQL, a shared three-letter prefix on SQLite), ranked
-    the same way; anyone else the near match takes comes last.
-    """
+def _rank_terms(name: str) -> list[Rank]:
+    """A name search's ranks, best first: a person's rank is the first whose condition
+    they meet. Exact and phonetic keys match; each rank's condition implies the match and
+    together they cover it, so a rank can be read on its own, by an index in its order,
+    without the whole match's ORs (which lead PostgreSQL to sort every Smith)."""
     tokens = keys.fold(name).split()
     if not tokens:
         raise ValidationFailed({"name": _("Enter at least two letters of a name.")})
@@ -66,48 +70,49 @@ def _name_ranks(name: str, *, fuzzy: bool = False) -> tuple[Q, list[Q]]:
     fam_phon = keys.phonetic(family)
     if not given:
         # One word may be either name.
-        ranks = [
-            Q(family_key=family),
-            _starting(f"{family} "),
-            Q(family_phonetic=fam_phon),
-            Q(given_phonetic=fam_phon),
+        return [
+            rank(Cond("family_key", "eq", family)),
+            starting(f"{family} "),
+            rank(Cond("family_phonetic", "eq", fam_phon)),
+            rank(Cond("given_phonetic", "eq", fam_phon)),
         ]
-    else:
-        giv_phon = keys.phonetic(given)
-        # The given name matches by its sound or its initial ("J Smith"). Those of the
-        # sound come a rank earlier, so a rank of the initial needs no OR.
-        initial = _starting(given[:1])
-        ranks = [
-            Q(search_name=f"{given} {family}")
-            & (Q(family_key=family) | Q(family_phonetic=fam_phon)),
-            Q(family_key=family) & _starting(f"{given} "),
-            Q(family_key=family, given_phonetic=giv_phon),
-            Q(family_key=family) & initial,
-            Q(family_phonetic=fam_phon, given_phonetic=giv_phon),
-            Q(family_phonetic=fam_phon) & initial,
-        ]
+    giv_phon = keys.phonetic(given)
+    # The given name matches by its sound or its initial ("J Smith"). Those of the
+    # sound come a rank earlier, so a rank of the initial needs no OR.
+    by_family = Cond("family_key", "eq", family)
+    by_sound = Cond("family_phonetic", "eq", fam_phon)
+    initial = starting(given[:1])
+    return [
+        rank(Cond("search_name", "eq", f"{given} {family}"), AnyOf((by_family, by_sound))),
+        rank(by_family, starting(f"{given} ")),
+        rank(by_family, Cond("given_phonetic", "eq", giv_phon)),
+        rank(by_family, initial),
+        rank(by_sound, Cond("given_phonetic", "eq", giv_phon)),
+        rank(by_sound, initial),
+    ]
+
+
+def _near_spelling(name: str) -> tuple[str, list]:
+    """Near spellings of `name`: trigram word similarity on PostgreSQL, a shared
+    three-letter prefix of the family name on SQLite."""
+    tokens = keys.fold(name).split()
+    if settings.IS_POSTGRES:
+        return "p.search_name %%> %s", [" ".join(tokens)]
+    return Cond("family_key", "startswith", tokens[-1][:3]).sql()
+
+
+def _name_ranks(name: str, *, fuzzy: bool = False) -> tuple[Q, list[Q]]:
+    """What a name search matches, and its ranks best first, for the ORM: the same
+    conditions `search_ids` reads as SQL. With `fuzzy`, near spellings match, ranked
+    the same way; anyone else the near match takes comes last."""
+    ranks = [r.q() for r in _rank_terms(name)]
     if fuzzy and settings.IS_POSTGRES:
-        match = Q(search_name__trigram_word_similar=" ".join(tokens))
+        match = Q(search_name__trigram_word_similar=" ".join(keys.fold(name).split()))
     elif fuzzy:
-        match = Q(family_key__startswith=family[:3])
+        match = Q(family_key__startswith=keys.fold(name).split()[-1][:3])
     else:
         match = reduce(or_, ranks)
     return match, ranks
-
-
-def _starting(prefix: str) -> Q:
-    """Folded names (a-z, 0-9, spaces) starting with `prefix`, also as a range where one
-    fits: PostgreSQL reads a range in order through the (family_key, search_name, id)
-    index under any collation, where LIKE uses a b-tree only under the C collation and
-    otherwise takes the trigram index and sorts. A single letter's range is exact."""
-    word = prefix.rstrip()
-    last = word[-1:]
-    if not "a" <= last < "z":
-        return Q(search_name__startswith=prefix)
-    bounds = Q(search_name__gte=word, search_name__lt=word[:-1] + chr(ord(last) + 1))
-    if prefix == word and len(word) == 1:
-        return bounds
-    return bounds & Q(search_name__startswith=prefix)
 
 
 def rank_expression(ranks: list[Q]) -> CaseWhen:
@@ -176,39 +181,54 @@ def search_ids(
     (family_key, search_name, id) order through an index that has it, and stop at
     `limit`, so a common surname costs a few hundred index entries, not a sort of
     every bearer. Near spellings are rarer and bounded by trigram similarity: one query.
+    Plain SQL: this runs up to seven statements on every search (search_sql.py).
     """
-    qs = policy.visible_people(viewer)
+    visible, params = policy.visible_people_sql(viewer)
+    where = [visible]
     if criteria.date_of_birth:
-        qs = qs.filter(date_of_birth=criteria.date_of_birth)
+        where.append("p.date_of_birth = %s")
+        params.append(connection.ops.adapt_datefield_value(criteria.date_of_birth))
     if criteria.identifier:
-        qs = qs.filter(
-            id__in=Identifier.objects.filter(value=criteria.identifier.strip()).values("person_id")
-        )
+        where.append("p.id IN (SELECT i.person_id FROM people_identifier i WHERE i.value = %s)")
+        params.append(criteria.identifier.strip())
     if criteria.phone:
         pk = keys.phone_key(criteria.phone)
         if len(pk) < 6:
             raise ValidationFailed({"phone": _("Enter a phone number with at least six digits.")})
-        qs = qs.filter(phone_key=pk)
+        where.append("p.phone_key = %s")
+        params.append(pk)
     if criteria.email:
-        qs = qs.filter(email_key=keys.email_key(criteria.email))
+        where.append("p.email_key = %s")
+        params.append(keys.email_key(criteria.email))
+    base = "SELECT p.id FROM people_person p WHERE " + " AND ".join(where)
     if not criteria.name:
-        return list(qs.order_by(*SEARCH_ORDER).values_list("id", flat=True)[:limit])
-    match, ranks = _name_ranks(criteria.name, fuzzy=fuzzy)
+        return fetch_ids(f"{base} ORDER BY {SEARCH_ORDER_SQL} LIMIT %s", [*params, limit])
+    ranks = [r.sql() for r in _rank_terms(criteria.name)]
     if fuzzy:
-        ordered = (
-            qs.filter(match).annotate(rank=rank_expression(ranks)).order_by("rank", *SEARCH_ORDER)
+        match, match_params = _near_spelling(criteria.name)
+        order = " ".join(f"WHEN {sql} THEN {i}" for i, (sql, _p) in enumerate(ranks))
+        return fetch_ids(
+            f"{base} AND {match} ORDER BY CASE {order} ELSE {len(ranks)} END, "
+            f"{SEARCH_ORDER_SQL} LIMIT %s",
+            [*params, *match_params, *(p for _s, ps in ranks for p in ps), limit],
         )
-        return list(ordered.values_list("id", flat=True)[:limit])
     ids: list[int] = []
     seen: set[int] = set()
-    earlier: Q | None = None  # the conditions of the ranks already read
-    for condition in ranks:
-        rank_qs = qs.filter(condition)
-        if earlier is not None:
-            rank_qs = rank_qs.exclude(earlier)
-        earlier = condition if earlier is None else earlier | condition
-        wanted = limit - len(ids)
-        for person_id in rank_qs.order_by(*SEARCH_ORDER).values_list("id", flat=True)[:wanted]:
+    for i, (condition, condition_params) in enumerate(ranks):
+        earlier = ranks[:i]  # a person is in the first rank they meet
+        sql = f"{base} AND {condition}"
+        if earlier:
+            sql += " AND NOT (" + " OR ".join(s for s, _p in earlier) + ")"
+        found = fetch_ids(
+            f"{sql} ORDER BY {SEARCH_ORDER_SQL} LIMIT %s",
+            [
+                *params,
+                *condition_params,
+                *(p for _s, ps in earlier for p in ps),
+                limit - len(ids),
+            ],
+        )
+        for person_id in found:
             if person_id not in seen:  # a name changed between two reads
                 seen.add(person_id)
                 ids.append(person_id)
