@@ -2,22 +2,31 @@
 follows the original's status (so its reporter hears of progress through the usual
 `case.status_changed` event). Duplicates always point at the original itself, never at
 another duplicate, so following is one step.
+
+A new place-based report near an open one of the same service is recorded as a
+PossibleDuplicate pair; staff review the open pairs of their departments and confirm them
+(the report becomes a duplicate of the older one) or dismiss them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from civicloop.cases.models import Case, CaseEvent
 from civicloop.cases.workflow import workflow_for
 from civicloop.core import clock
-from civicloop.core.access import NotVisible, ValidationFailed, Viewer
+from civicloop.core.access import Conflict, NotVisible, ValidationFailed, Viewer
 from civicloop.core.events import DomainEvent, publish
+from civicloop.core.pagination import Page, clamp_page
+from civicloop.intake.models import PossibleDuplicate
 from civicloop.people import policy
-from civicloop.trust.audit import audit_record
+from civicloop.trust.audit import audit_as_one, audit_record
 
 VIEWER = Viewer.system("intake")
 MAX_CHAIN = 20
@@ -113,9 +122,20 @@ def case_mark_duplicate(*, viewer: Viewer, case_id: int, original_id: int) -> Ca
             original = Case.objects.select_related("service").get(pk=original.duplicate_of_id)
         if original.id == case.id:
             raise ValidationFailed({"original": _("That case is already a duplicate of this one.")})
+        if original.service_id != case.service_id:
+            raise ValidationFailed(
+                {
+                    "original": _(
+                        "Case %(ref)s is about another service (%(service)s): only a report "
+                        "of the same service can be a duplicate."
+                    )
+                    % {"ref": original.reference, "service": original.service.name}
+                }
+            )
+        now = clock.now()
+        _settle_pairs(viewer, case.id, {original_id, original.id}, now)
         if case.duplicate_of_id == original.id:
             return case
-        now = clock.now()
         moved = []
         followers = list(
             Case.objects.select_for_update().filter(duplicate_of=case).select_related("service")
@@ -185,3 +205,206 @@ def duplicates_follow(event: DomainEvent) -> None:
                 fields=["status"],
             )
             publish(_status_event(duplicate, from_status, None, original))
+
+
+# -- possible duplicates --------------------------------------------------------------------
+
+
+def _settle_pairs(viewer: Viewer, case_id: int, original_ids: set[int], now: dt.datetime) -> None:
+    """Open pairs of the case and its original (either way round) are decided: confirmed."""
+    PossibleDuplicate.objects.filter(
+        Q(case_id=case_id, candidate_id__in=original_ids)
+        | Q(case_id__in=original_ids, candidate_id=case_id),
+        resolution=PossibleDuplicate.Resolution.OPEN,
+    ).update(
+        resolution=PossibleDuplicate.Resolution.CONFIRMED,
+        resolved_by_id=viewer.staff_id,
+        resolved_at=now,
+    )
+
+
+def _pairs_visible_to(viewer: Viewer):
+    # Both reports are of one service, so of one department; both are checked all the same.
+    return PossibleDuplicate.objects.filter(
+        case__department_id__in=viewer.department_ids,
+        candidate__department_id__in=viewer.department_ids,
+    )
+
+
+def _with_cases(qs):
+    # An area's polygon is never shown: not read either.
+    return qs.select_related(
+        "case__service",
+        "case__address",
+        "case__area",
+        "candidate__service",
+        "candidate__address",
+        "candidate__area",
+    ).defer("case__area__polygon", "candidate__area__polygon")
+
+
+def _pair_ids(pairs) -> list[int]:
+    return [i for p in pairs for i in (p.case_id, p.candidate_id)]
+
+
+def possible_duplicates_open(
+    *, viewer: Viewer, page: int | None = 1, page_size: int | None = None
+) -> Page[PossibleDuplicate]:
+    """Open pairs of the viewer's departments, newest first, each with both cases."""
+    policy.require_casework_role(viewer)
+    page, size = clamp_page(page, page_size, settings.CIVICLOOP["SEARCH_PAGE_SIZE"])
+    qs = _pairs_visible_to(viewer).filter(resolution=PossibleDuplicate.Resolution.OPEN)
+    with transaction.atomic():
+        total = qs.count()
+        start = (page - 1) * size
+        pairs = list(_with_cases(qs).order_by("-created_at", "-id")[start : start + size])
+        audit_record(
+            viewer=viewer,
+            action="possible_duplicate.list",
+            object_type="case",
+            object_ids=_pair_ids(pairs),
+            fields=["reference", "service", "place", "status", "description"],
+            counts={"total": total, "page": page},
+        )
+    return Page(items=pairs, page=page, page_size=size, total=total)
+
+
+@dataclass(frozen=True)
+class NearbyReport:
+    """An open pair seen from one of its cases: the other case and how far away it is."""
+
+    pair_id: int
+    other: Case
+    distance_m: float
+
+
+def possible_duplicates_of_case(*, viewer: Viewer, case_id: int) -> list[NearbyReport]:
+    """The open pairs of a case of the viewer's departments, nearest first; audited."""
+    policy.require_casework_role(viewer)
+    qs = (
+        _pairs_visible_to(viewer)
+        .filter(Q(case_id=case_id) | Q(candidate_id=case_id))
+        .filter(resolution=PossibleDuplicate.Resolution.OPEN)
+        .select_related("case", "candidate")
+        .only(
+            "id",
+            "distance_m",
+            "case_id",
+            "candidate_id",
+            "case__reference",
+            "case__status",
+            "candidate__reference",
+            "candidate__status",
+        )
+        .order_by("distance_m", "id")
+    )
+    with transaction.atomic():
+        pairs = list(qs)
+        found = [
+            NearbyReport(
+                pair_id=p.id,
+                other=p.candidate if p.case_id == case_id else p.case,
+                distance_m=p.distance_m,
+            )
+            for p in pairs
+        ]
+        if found:
+            audit_record(
+                viewer=viewer,
+                action="possible_duplicate.list",
+                object_type="case",
+                object_ids=[case_id, *(n.other.id for n in found)],
+                fields=["reference", "status"],
+            )
+    return found
+
+
+def _pair_for_update(viewer: Viewer, pair_id: int) -> PossibleDuplicate:
+    """Lock an open pair of the viewer's departments; NotVisible or Conflict otherwise."""
+    policy.require_casework_role(viewer)
+    pair = _pairs_visible_to(viewer).select_for_update(of=("self",)).filter(pk=pair_id).first()
+    if pair is None:
+        raise NotVisible("possible_duplicate")
+    if pair.resolution != PossibleDuplicate.Resolution.OPEN:
+        raise Conflict(
+            _("Someone else has already decided about these two reports: %(decision)s.")
+            % {"decision": pair.get_resolution_display().lower()}
+        )
+    return pair
+
+
+def possible_duplicate_confirm(*, viewer: Viewer, pair_id: int) -> Case:
+    """The two reports are the same problem: the newer becomes a duplicate of the older
+    (case_mark_duplicate: it follows the original's status, its reporter is told), and the
+    pair is confirmed. Returns the newer case, its `duplicate_of` set."""
+    with audit_as_one(
+        viewer=viewer, action="possible_duplicate.confirm", object_type="possible_duplicate"
+    ):
+        pair = _pair_for_update(viewer, pair_id)
+        case = case_mark_duplicate(
+            viewer=viewer, case_id=pair.case_id, original_id=pair.candidate_id
+        )
+        audit_record(
+            viewer=viewer,
+            action="possible_duplicate.confirm",
+            object_type="possible_duplicate",
+            object_ids=[pair.id],
+            fields=["resolution"],
+        )
+    return case
+
+
+def possible_duplicate_dismiss(*, viewer: Viewer, pair_id: int) -> PossibleDuplicate:
+    """The two reports are not the same problem: the pair leaves the queue, both cases as
+    they were."""
+    with transaction.atomic():
+        pair = _pair_for_update(viewer, pair_id)
+        pair.resolution = PossibleDuplicate.Resolution.DISMISSED
+        pair.resolved_by_id = viewer.staff_id
+        pair.resolved_at = clock.now()
+        pair.save(update_fields=["resolution", "resolved_by", "resolved_at"])
+        audit_record(
+            viewer=viewer,
+            action="possible_duplicate.dismiss",
+            object_type="possible_duplicate",
+            object_ids=[pair.id, pair.case_id, pair.candidate_id],
+            fields=["resolution"],
+        )
+        publish(
+            DomainEvent(
+                "possible_duplicate.dismissed",
+                "possible_duplicate",
+                pair.id,
+                viewer.user_id,
+                {"case_id": pair.case_id, "candidate_id": pair.candidate_id},
+            )
+        )
+    return pair
+
+
+def case_mark_duplicate_of_reference(*, viewer: Viewer, case_id: int, reference: str) -> Case:
+    """Mark a case of the viewer's departments a duplicate of the case with this reference,
+    which must be one of theirs too (any other is reported as unknown: nothing leaks)."""
+    policy.require_casework_role(viewer)
+    if not Case.objects.filter(pk=case_id, department_id__in=viewer.department_ids).exists():
+        raise NotVisible("case")
+    reference = reference.strip().upper()
+    if not reference:
+        raise ValidationFailed({"reference": _("Enter the reference of the original case.")})
+    original_id = (
+        Case.objects.filter(reference__iexact=reference, department_id__in=viewer.department_ids)
+        .values_list("id", flat=True)
+        .first()
+    )
+    if original_id is None:
+        raise ValidationFailed(
+            {
+                "reference": _("No case of your departments has the reference %(ref)s.")
+                % {"ref": reference}
+            }
+        )
+    try:
+        return case_mark_duplicate(viewer=viewer, case_id=case_id, original_id=original_id)
+    except ValidationFailed as error:
+        messages = [m for field_messages in error.errors.values() for m in field_messages]
+        raise ValidationFailed({"reference": messages}) from error

@@ -56,6 +56,14 @@ class TriageItem(models.Model):
         ATTACHED = "attached", _("Added to a case")
         CLOSED = "closed", _("Closed without a case")
 
+    class CloseReason(models.TextChoices):
+        """Why an item was closed without a case: codes, so the audit log can keep them."""
+
+        SPAM = "spam", _("Spam or junk mail")
+        NOT_FOR_US = "not_for_us", _("Not for us: the sender was told where to go")
+        DUPLICATE = "duplicate", _("A copy of a message already dealt with")
+        NO_ACTION = "no_action", _("No action needed (for example a thank-you)")
+
     channel = models.CharField(max_length=20, default="email")
     message_id = models.CharField(max_length=400, unique=True)
     received_at = models.DateTimeField(default=clock.now)
@@ -73,6 +81,12 @@ class TriageItem(models.Model):
         "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    # Who last acted on the item (routed it, opened a case, added it to one, closed it), when.
+    handled_by = models.ForeignKey(
+        "staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "received_at"], name="triage_queue")]
@@ -117,17 +131,32 @@ class PublicUpdate(models.Model):
 
 
 class PossibleDuplicate(models.Model):
-    """A new report close in place and time to an open one of the same service: staff
-    confirm it (case_mark_duplicate) or leave it."""
+    """A new report (`case`) close in place and time to an open one of the same service
+    (`candidate`): staff confirm it is the same problem (case_mark_duplicate) or dismiss it."""
+
+    class Resolution(models.TextChoices):
+        OPEN = "open", _("Waiting for review")
+        CONFIRMED = "confirmed", _("Same problem")
+        DISMISSED = "dismissed", _("Not the same problem")
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
     candidate = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
     distance_m = models.FloatField()
     created_at = models.DateTimeField(default=clock.now)
+    resolution = models.CharField(
+        max_length=20, choices=Resolution.choices, default=Resolution.OPEN
+    )
+    resolved_by = models.ForeignKey(
+        "staff.StaffMember", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["case", "candidate"], name="possible_duplicate_pair")
+        ]
+        indexes = [
+            models.Index(fields=["resolution", "created_at"], name="possible_duplicate_queue")
         ]
 
 

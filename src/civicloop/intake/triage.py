@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from civicloop.cases import services as case_services
 from civicloop.cases.models import Case, Channel, Interaction
 from civicloop.catalogue.models import Department
+from civicloop.core import clock
 from civicloop.core.access import Conflict, NotVisible, ValidationFailed, Viewer
 from civicloop.core.events import DomainEvent, publish
 from civicloop.core.pagination import Page, clamp_page
@@ -29,14 +30,13 @@ from civicloop.people import policy
 from civicloop.trust.audit import audit_as_one, audit_record
 
 # Why an item was closed without a case. Codes, not free text: the audit log keeps the code.
-CLOSE_REASONS = {
-    "spam": gettext_lazy("Spam or junk mail"),
-    "not_for_us": gettext_lazy("Not for us: the sender was told where to go"),
-    "duplicate": gettext_lazy("A copy of a message already dealt with"),
-    "no_action": gettext_lazy("No action needed (for example a thank-you)"),
-}
+CLOSE_REASONS = dict(TriageItem.CloseReason.choices)
 
 UNROUTED = "unrouted"
+# What the queue lists: items waiting for triage, or those dealt with (newest first).
+WAITING = "waiting"
+HANDLED = "handled"
+STATES = {WAITING: gettext_lazy("Waiting for triage"), HANDLED: gettext_lazy("Dealt with")}
 
 
 def item_version(item: TriageItem) -> str:
@@ -75,38 +75,54 @@ def email_summary(item: TriageItem) -> str:
 class TriageFilters:
     # "" for every item the viewer may see, "unrouted", or one of their department ids.
     department: str = ""
+    # WAITING (open items) or HANDLED (items dealt with, and who dealt with them).
+    state: str = WAITING
 
     def used_fields(self) -> list[str]:
-        return ["department"] if self.department else []
+        return (["department"] if self.department else []) + (
+            ["handled_by", "handled_at", "closed_reason"] if self.state == HANDLED else []
+        )
 
 
 def triage_items(
     *, viewer: Viewer, filters: TriageFilters, page: int | None = 1, page_size: int | None = None
 ) -> Page[TriageItem]:
-    """Open items the viewer may see, oldest first, without their text."""
+    """Items the viewer may see, without their text: those waiting, oldest first, or those
+    dealt with, most recently handled first."""
     policy.require_casework_role(viewer)
+    if filters.state not in STATES:
+        raise ValidationFailed({"state": _("Choose one of the options listed.")})
     page, size = clamp_page(page, page_size, settings.CIVICLOOP["SEARCH_PAGE_SIZE"])
-    qs = TriageItem.objects.filter(_visible_q(viewer), status=TriageItem.Status.OPEN)
+    qs = TriageItem.objects.filter(_visible_q(viewer))
+    if filters.state == HANDLED:
+        qs = qs.exclude(status=TriageItem.Status.OPEN)
+    else:
+        qs = qs.filter(status=TriageItem.Status.OPEN)
     if filters.department == UNROUTED:
         qs = qs.filter(department__isnull=True)
     elif filters.department:
         if not filters.department.isdigit() or int(filters.department) not in viewer.department_ids:
             raise ValidationFailed({"department": _("Choose one of the options listed.")})
         qs = qs.filter(department_id=int(filters.department))
-    qs = (
-        qs.select_related("department")
-        .only(
-            "id",
-            "status",
-            "received_at",
-            "sender_email",
-            "sender_name",
-            "subject",
-            "department",
-            "department__name",
-        )
-        .order_by("received_at", "id")
+    qs = qs.select_related("department", "handled_by").only(
+        "id",
+        "status",
+        "received_at",
+        "sender_email",
+        "sender_name",
+        "subject",
+        "department",
+        "department__name",
+        "handled_by",
+        "handled_by__display_name",
+        "handled_at",
+        "closed_reason",
     )
+    if filters.state == HANDLED:
+        # Items dealt with before their handling was recorded come last.
+        qs = qs.order_by(F("handled_at").desc(nulls_last=True), "-received_at", "-id")
+    else:
+        qs = qs.order_by("received_at", "id")
     with transaction.atomic():
         total = qs.count()
         start = (page - 1) * size
@@ -137,7 +153,7 @@ def triage_item_get(*, viewer: Viewer, item_id: int) -> TriageItemDetail:
     with transaction.atomic():
         item = (
             TriageItem.objects.filter(_visible_q(viewer), pk=item_id)
-            .select_related("department", "case", "person")
+            .select_related("department", "case", "person", "handled_by")
             .first()
         )
         if item is None:
@@ -195,6 +211,14 @@ def triage_item_for_update(*, viewer: Viewer, item_id: int, version: str) -> Tri
     raise Conflict(_("This page was out of date. Check the message and try again."))
 
 
+def _handled(item: TriageItem, viewer: Viewer) -> list[str]:
+    """Record on a locked item who acted on it and when; the fields that changed (not listed
+    in audit events, whose own actor and time say the same)."""
+    item.handled_by_id = viewer.staff_id
+    item.handled_at = clock.now()
+    return ["handled_by", "handled_at"]
+
+
 def triage_item_settle(
     *, viewer: Viewer, item: TriageItem, status: str, case: Case | None = None
 ) -> TriageItem:
@@ -204,7 +228,8 @@ def triage_item_settle(
         item.case = case
         item.department_id = case.department_id
         item.person_id = case.person_id or item.person_id
-    item.save(update_fields=["status", "case", "department", "person"])
+    handled = _handled(item, viewer)
+    item.save(update_fields=["status", "case", "department", "person", *handled])
     audit_record(
         viewer=viewer,
         action=f"triage.{status}",
@@ -270,7 +295,8 @@ def triage_item_route(
                 {"department": _("The message is already with %(name)s.") % {"name": department}}
             )
         item.department = department
-        item.save(update_fields=["department"])
+        handled = _handled(item, viewer)
+        item.save(update_fields=["department", *handled])
         audit_record(
             viewer=viewer,
             action="triage.route",
@@ -297,7 +323,9 @@ def triage_item_close(*, viewer: Viewer, item_id: int, version: str, reason: str
     with transaction.atomic():
         item = triage_item_for_update(viewer=viewer, item_id=item_id, version=version)
         item.status = TriageItem.Status.CLOSED
-        item.save(update_fields=["status"])
+        item.closed_reason = reason
+        handled = _handled(item, viewer)
+        item.save(update_fields=["status", "closed_reason", *handled])
         audit_record(
             viewer=viewer,
             action="triage.close",
