@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import reduce
 from operator import and_, or_
 
-from django.db import connection
 from django.db.models import Q
 
 # Comparisons a condition may make, as ORM lookups and as SQL on column `p.<column>`.
@@ -93,13 +92,3 @@ def starting(prefix: str) -> Rank:
 
 
 SEARCH_ORDER_SQL = "p.family_key, p.search_name, p.id"
-
-
-def marks(values) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
-def fetch_ids(sql: str, params: list) -> list[int]:
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return [row[0] for row in cur.fetchall()]

@@ -21,6 +21,7 @@ from civicloop.cases.workflow import status_label
 from civicloop.catalogue.models import Department
 from civicloop.core.access import NotVisible, ValidationFailed, Viewer
 from civicloop.core.pagination import Page, clamp_page
+from civicloop.core.sql import fetch_ids
 from civicloop.people import keys, policy
 from civicloop.people.models import (
     HouseholdMembership,
@@ -35,7 +36,6 @@ from civicloop.people.search_sql import (
     AnyOf,
     Cond,
     Rank,
-    fetch_ids,
     rank,
     starting,
 )

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from civicloop.cases.models import CaseEvent, Channel, Interaction
 from civicloop.cases.workflow import status_label
 from civicloop.core.access import ValidationFailed, Viewer
+from civicloop.core.sql import aware
 from civicloop.people.models import PersonNeed
 
 # Order of kinds among entries at the same instant (higher first).
@@ -202,19 +203,10 @@ def _after(
     )
 
 
-def _aware(value) -> dt.datetime | None:
-    """A timestamp as the database gave it (SQLite: text in UTC) as an aware datetime."""
-    if value is None or isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
 def _entry(row: tuple, own: list[int]) -> TimelineEntry:
     (kind, ident, at, dept_id, dept_name, label, code, detail, case_id, reference, status,
      other, closed_at, flag) = row  # fmt: skip
-    at = _aware(at)
+    at = aware(at)
     if kind == "contact":
         return TimelineEntry(
             at=at,
@@ -245,7 +237,7 @@ def _entry(row: tuple, own: list[int]) -> TimelineEntry:
             case_id=ident if full else None,
             case_reference=reference if full else "",
             status=status_label(status),
-            extra={"closed_at": _aware(closed_at)},
+            extra={"closed_at": aware(closed_at)},
         )
     if kind == "case_event":
         if code == CaseEvent.Kind.STATUS:

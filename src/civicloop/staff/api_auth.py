@@ -8,7 +8,9 @@ a person or case learns nothing from validation messages: 403 for the role,
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 from ninja.errors import AuthenticationError, HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
@@ -16,7 +18,7 @@ from ninja.utils import check_csrf
 from civicloop.core.access import Forbidden, Viewer
 from civicloop.core.web import request_viewer
 from civicloop.people import policy
-from civicloop.staff.tokens import token_authenticate
+from civicloop.staff.tokens import token_viewer
 
 # Path parameters naming personal objects, and the check each one must pass.
 GUARDED_PATH_PARAMS = {
@@ -73,10 +75,12 @@ class PersonalAccessToken(HttpBearer):
         return self.authenticate(request, token.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> Viewer:
-        staff = token_authenticate(token)
-        if staff is None:
+        viewer = token_viewer(token)
+        if viewer is None:
             raise AuthenticationError()
-        request.user = staff.user
+        # The user row is read only if something asks for it: the viewer is what reads use.
+        request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=viewer.user_id))
+        request._civicloop_viewer = viewer
         viewer = _staff_viewer(request)
         if self.casework:
             guard_casework(request, viewer)
