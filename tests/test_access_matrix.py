@@ -5,6 +5,7 @@ not serve the person (nor own the case), the owning department's supervisor,
 an analyst, an admin, and an anonymous visitor. Expected: 401 for anonymous,
 403 for a role that never sees personal data, 404 for what is outside the
 viewer's visibility, anything else for allowed; every refusal is audited.
+Configuration pages are the admin's alone: 403 for every other role.
 A new route is classified as personal data unless listed as public or
 configuration below, so it cannot slip through unchecked.
 """
@@ -18,7 +19,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from civicloop.api import api
-from civicloop.intake.models import TriageItem
+from civicloop.intake.keys import open311_client_create
+from civicloop.intake.models import PossibleDuplicate, TriageItem
 from civicloop.linkage.models import ReviewItem
 from civicloop.people.merge import person_merge
 from civicloop.people.models import PersonNeed
@@ -33,6 +35,12 @@ DENIED = {401, 403, 404}
 PUBLIC_PAGES = {"staff:login", "staff:logout"}
 # Staff pages any signed-in staff role may open: they show no person.
 ANY_STAFF_PAGES = {"staff:home"}
+# Configuration pages: admins only, and they show no person.
+ADMIN_PAGES = {
+    "staff:open311_clients",
+    "staff:open311_client_create",
+    "staff:open311_client_revoke",
+}
 # API operations that show no person, by their tag in the schema.
 NON_PERSONAL_API_TAGS = {"catalogue", "places"}
 
@@ -96,6 +104,12 @@ def ids_for(world):
         body="About my damp bedroom",
         department=world.housing,
     )
+    pair = PossibleDuplicate.objects.create(
+        case=f.CaseFactory(service=world.housing_case.service, description="Damp upstairs"),
+        candidate=world.housing_case,
+        distance_m=12.0,
+    )
+    client, _key = open311_client_create(viewer=world.viewer(world.admin), name="Matrix app")
     return {
         "person_id": world.alice.id,
         "case_id": world.housing_case.id,
@@ -103,6 +117,8 @@ def ids_for(world):
         "review_item_id": item.id,
         "merge_id": merge.id,
         "triage_item_id": triage_item.id,
+        "possible_duplicate_id": pair.id,
+        "open311_client_id": client.id,
     }
 
 
@@ -121,11 +137,15 @@ def clients(world):
     }
 
 
-def expected(viewer: str, *, personal: bool, has_object: bool, public: bool) -> str:
+def expected(
+    viewer: str, *, personal: bool, has_object: bool, public: bool, admin_only: bool = False
+) -> str:
     if public:
         return "allowed"
     if viewer == "anonymous":
         return "401"
+    if admin_only:
+        return "allowed" if viewer == "admin" else "403"
     if not personal or viewer == "supervisor":
         return "allowed"
     if viewer in ("analyst", "admin"):
@@ -165,7 +185,13 @@ def test_every_staff_page_for_every_viewer(world):
             url = reverse(name, kwargs={p: ids[p] for p in params})
             public = name in PUBLIC_PAGES
             personal = name not in ANY_STAFF_PAGES and not public
-            want = expected(viewer, personal=personal, has_object=bool(params), public=public)
+            want = expected(
+                viewer,
+                personal=personal,
+                has_object=bool(params),
+                public=public,
+                admin_only=name in ADMIN_PAGES,
+            )
             for method in ("GET", "POST"):
                 response_probe = client.get(url) if method == "GET" else None
                 if method == "GET" and response_probe.status_code == 405:

@@ -22,8 +22,8 @@ from civicloop.cases.models import Case
 from civicloop.cases.workflow import DEFAULT, status_label, workflow_for
 from civicloop.catalogue.models import Service
 from civicloop.core import clock
-from civicloop.core.access import NotVisible, Viewer
-from civicloop.intake.models import PublicUpdate
+from civicloop.core.access import Forbidden, NotVisible, Viewer
+from civicloop.intake.models import Open311Client, PublicUpdate
 from civicloop.trust.audit import audit_record
 
 METRES_PER_DEGREE = 111_320.0
@@ -289,3 +289,32 @@ def report_duplicates_nearby(
             exclude_case_id=exclude_case_id,
         )
     )
+
+
+# Open311 client applications are configuration: admins manage them.
+KEY_ADMIN_ROLES = frozenset({"admin", "system"})
+
+
+def _require_key_admin(viewer: Viewer) -> None:
+    if viewer.role not in KEY_ADMIN_ROLES:
+        raise Forbidden(viewer.role)
+
+
+def open311_clients(*, viewer: Viewer) -> list[Open311Client]:
+    """Every Open311 client application, newest first, active and revoked (admins only).
+    Only a key's first characters are read, never its hash; nothing here is personal data."""
+    _require_key_admin(viewer)
+    return list(
+        Open311Client.objects.select_related("created_by")
+        .defer("key_hash")
+        .order_by("-created_at", "-id")
+    )
+
+
+def open311_client_get(*, viewer: Viewer, client_id: int) -> Open311Client:
+    """One client application (admins only); NotVisible if there is none."""
+    _require_key_admin(viewer)
+    client = Open311Client.objects.defer("key_hash").filter(pk=client_id).first()
+    if client is None:
+        raise NotVisible("open311_client")
+    return client

@@ -342,3 +342,36 @@ class TimelineFilterForm(StaffForm):
         self.fields["department"].error_messages["invalid_choice"] = _(
             "Choose one of the departments listed."
         )
+
+
+class DuplicateOfForm(StaffForm):
+    """Mark the case on the page a duplicate of another case, named by its reference."""
+
+    reference = forms.CharField(
+        label=_("Mark as duplicate of case reference"),
+        max_length=30,
+        help_text=_("The case already open about the same problem, for example CL-7KQ2-M9XD"),
+        error_messages={
+            "required": _("Enter the reference of the original case."),
+            "max_length": _("A case reference is shorter than that: check it and try again."),
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "duplicate")
+        super().__init__(*args, **kwargs)
+        self.fields["reference"].widget.attrs.update(autocomplete="off", spellcheck="false")
+
+
+class Open311ClientForm(StaffForm):
+    """Issue an Open311 api key for a client application."""
+
+    name = forms.CharField(
+        label=_("Name of the client application"),
+        max_length=200,
+        help_text=_("Who runs it and what it is, for example Riverton FixMyStreet"),
+        error_messages={
+            "required": _("Enter the name of the application."),
+            "max_length": _("Keep the name under 200 characters."),
+        },
+    )

@@ -187,6 +187,12 @@ class CloseForm(forms.StaffForm):
 
 
 class TriageFilterForm(forms.StaffForm):
+    state = django_forms.ChoiceField(
+        label=gettext_lazy("Messages"),
+        required=False,
+        choices=list(triage.STATES.items()),
+        error_messages={"invalid_choice": gettext_lazy("Choose one of the options listed.")},
+    )
     department = django_forms.ChoiceField(label=gettext_lazy("Show"), required=False)
 
     def __init__(self, *args, departments, **kwargs):
@@ -418,7 +424,10 @@ def _queue_page(
     form = TriageFilterForm(request.GET, departments=departments)
     results = None
     if form.is_valid():
-        filters = triage.TriageFilters(department=form.cleaned_data["department"])
+        filters = triage.TriageFilters(
+            department=form.cleaned_data["department"],
+            state=form.cleaned_data["state"] or triage.WAITING,
+        )
         try:
             results = triage.triage_items(
                 viewer=viewer, filters=filters, page=_int(request.GET.get("page")) or 1
@@ -428,6 +437,7 @@ def _queue_page(
     context: dict = {
         "form": form,
         "results": results,
+        "handled": form.is_valid() and form.cleaned_data["state"] == triage.HANDLED,
         "error_links": ([("", conflict)] if conflict else []) + form.error_links(),
     }
     if results is not None:

@@ -3,7 +3,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from civicloop.staff import intake_views, views
+from civicloop.staff import duplicate_views, intake_views, open311_views, views
 
 app_name = "staff"
 urlpatterns = [
@@ -27,4 +27,31 @@ urlpatterns = [
     path("triage/<int:triage_item_id>/attach/", intake_views.triage_attach, name="triage_attach"),
     path("triage/<int:triage_item_id>/route/", intake_views.triage_route, name="triage_route"),
     path("triage/<int:triage_item_id>/close/", intake_views.triage_close, name="triage_close"),
+    path("duplicates/", duplicate_views.duplicate_queue, name="duplicate_queue"),
+    path(
+        "duplicates/<int:possible_duplicate_id>/confirm/",
+        duplicate_views.duplicate_confirm,
+        name="duplicate_confirm",
+    ),
+    path(
+        "duplicates/<int:possible_duplicate_id>/dismiss/",
+        duplicate_views.duplicate_dismiss,
+        name="duplicate_dismiss",
+    ),
+    path(
+        "cases/<int:case_id>/duplicate/",
+        duplicate_views.case_mark_duplicate,
+        name="case_mark_duplicate",
+    ),
+    path("open311/clients/", open311_views.open311_client_list, name="open311_clients"),
+    path(
+        "open311/clients/new/",
+        open311_views.open311_client_create,
+        name="open311_client_create",
+    ),
+    path(
+        "open311/clients/<int:open311_client_id>/revoke/",
+        open311_views.open311_client_revoke,
+        name="open311_client_revoke",
+    ),
 ]

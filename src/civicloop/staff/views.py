@@ -26,12 +26,14 @@ from civicloop.catalogue.selectors import department_list
 from civicloop.core import clock
 from civicloop.core.access import CASEWORK_ROLES, Conflict, ValidationFailed, Viewer
 from civicloop.core.pagination import Page
+from civicloop.intake import duplicates
 from civicloop.people import selectors as people_selectors
 from civicloop.people import services as people_services
 from civicloop.staff import forms
 from civicloop.staff.charts import bar_chart
 from civicloop.staff.decorators import staff_view
 from civicloop.staff.selectors import AGGREGATE_ROLES, open_cases_by_department, queue_summaries
+from civicloop.trust.audit import audit_as_one
 
 UNPROCESSABLE = 422
 CONFLICT = 409
@@ -438,7 +440,10 @@ def _case_page(
     conflict: str = "",
     **bound_forms,
 ) -> HttpResponse:
-    detail = case_selectors.case_detail(viewer=viewer, case_id=case_id)
+    # The case and the reports it may repeat: one read, one audit event.
+    with audit_as_one(viewer=viewer, action="case.read", object_type="case"):
+        detail = case_selectors.case_detail(viewer=viewer, case_id=case_id)
+        nearby = duplicates.possible_duplicates_of_case(viewer=viewer, case_id=case_id)
     case = detail.case
     initial = {"version": case.version}
     transition_form = bound_forms.get("transition_form") or forms.TransitionForm(
@@ -450,6 +455,7 @@ def _case_page(
         viewer=viewer,
     )
     note_form = bound_forms.get("note_form") or forms.NoteForm()
+    duplicate_form = bound_forms.get("duplicate_form") or forms.DuplicateOfForm()
     error_links: list[tuple[str, str]] = [("", conflict)] if conflict else []
     for form in bound_forms.values():
         error_links += form.error_links()
@@ -459,6 +465,8 @@ def _case_page(
         "transition_form": transition_form,
         "assign_form": assign_form,
         "note_form": note_form,
+        "duplicate_form": duplicate_form,
+        "nearby": nearby,
         "error_links": error_links,
         "can_take": not viewer.is_supervisor and case.assignee_id is None,
         "assigned_to_me": case.assignee_id is not None and case.assignee_id == viewer.staff_id,
