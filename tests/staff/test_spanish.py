@@ -84,14 +84,15 @@ def browser_world(transactional_db, settings):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
 def test_spanish_staff_pages_in_a_browser_have_no_axe_violations(
-    browser_world, browser_context_factory, live_server
+    browser_world, browser_context_factory, live_server, javascript
 ):
     world = browser_world
     client = Client()
     client.force_login(world.housing_worker.user)
     # A Spanish browser: Chromium sends Accept-Language from the context's locale.
-    context = browser_context_factory(locale="es-ES", java_script_enabled=False)
+    context = browser_context_factory(locale="es-ES", java_script_enabled=javascript)
     context.add_cookies(
         [
             {
