@@ -16,15 +16,13 @@ from django.db.models import Case as CaseWhen
 from django.db.models import IntegerField, Q, Value, When
 from django.utils.translation import gettext as _
 
-from civicloop.cases.models import Case
 from civicloop.cases.workflow import status_label
 from civicloop.catalogue.models import Department
 from civicloop.core.access import NotVisible, ValidationFailed, Viewer
 from civicloop.core.pagination import Page, clamp_page
 from civicloop.core.sql import fetch_ids
-from civicloop.people import keys, policy
+from civicloop.people import keys, policy, view_reads
 from civicloop.people.models import (
-    HouseholdMembership,
     Identifier,
     Link,
     Person,
@@ -283,108 +281,35 @@ class Person360:
     own_department_ids: frozenset[int] = field(default_factory=frozenset)
 
 
-def _visible_ids(viewer: Viewer, person_ids: list[int]) -> set[int]:
-    from civicloop.people.models import PersonDepartment
-
-    if not person_ids:
-        return set()
-    return set(
-        PersonDepartment.objects.filter(
-            person_id__in=person_ids, department_id__in=viewer.department_ids
-        ).values_list("person_id", flat=True)
-    )
-
-
 def person_household(*, viewer: Viewer, person_id: int) -> list[HouseholdMember]:
     """Current household members: by name if the viewer's departments serve them too."""
-    others = _household_others(person_id)
-    return _household_lines(others, _visible_ids(viewer, [o.id for o in others]))
+    return _household_lines(view_reads.household_others(person_id, sorted(viewer.department_ids)))
 
 
 def person_relationships(viewer: Viewer, person_id: int) -> list[HouseholdMember]:
     """Current relationships; the other person by name only if the viewer may see them."""
-    rels = _relationships_of(person_id)
-    return _relationship_lines(rels, _visible_ids(viewer, [r.other.id for r in rels]))
+    return _relationship_lines(view_reads.relationships(person_id, sorted(viewer.department_ids)))
 
 
-@dataclass(frozen=True)
-class _Someone:
-    id: int
-    label: str
-    date_of_birth: dt.date | None
-
-
-@dataclass(frozen=True)
-class _Relation:
-    kind: str
-    outgoing: bool  # this person's own relationship ("parent of" the other)
-    other: _Someone
-
-
-def _household_others(person_id: int) -> list[_Someone]:
-    # Plain rows: this runs on every 360° view, and model instances cost more than the query.
-    current = HouseholdMembership.objects.filter(person_id=person_id, until__isnull=True)
-    rows = (
-        HouseholdMembership.objects.filter(
-            household_id__in=current.values("household_id")[:1], until__isnull=True
-        )
-        .exclude(person_id=person_id)
-        .order_by("person__date_of_birth", "person_id")
-        .values_list(
-            "person_id", "person__given_name", "person__family_name", "person__date_of_birth"
-        )
-    )
-    return [_Someone(pid, f"{given} {family}", dob) for pid, given, family, dob in rows]
-
-
-def _household_lines(others: list[_Someone], visible: set[int]) -> list[HouseholdMember]:
+def _household_lines(others: list[tuple]) -> list[HouseholdMember]:
     return [
-        HouseholdMember(person_id=o.id, label=o.label, date_of_birth=o.date_of_birth)
-        if o.id in visible
+        HouseholdMember(person_id=pid, label=f"{given} {family}", date_of_birth=dob)
+        if served
         else HouseholdMember(person_id=None, label=_("Another household member"))
-        for o in others
+        for pid, given, family, dob, served in others
     ]
 
 
-def _relationships_of(person_id: int) -> list[_Relation]:
-    rows = (
-        Relationship.objects.filter(
-            Q(from_person_id=person_id) | Q(to_person_id=person_id), until__isnull=True
-        )
-        .order_by("id")
-        .values_list(
-            "kind",
-            "from_person_id",
-            "from_person__given_name",
-            "from_person__family_name",
-            "to_person_id",
-            "to_person__given_name",
-            "to_person__family_name",
-        )
-    )
-    relations = []
-    for kind, from_id, from_given, from_family, to_id, to_given, to_family in rows:
-        outgoing = from_id == person_id
-        if outgoing:
-            other = _Someone(to_id, f"{to_given} {to_family}", None)
-        else:
-            other = _Someone(from_id, f"{from_given} {from_family}", None)
-        relations.append(_Relation(kind=kind, outgoing=outgoing, other=other))
-    return relations
-
-
-def _relationship_lines(rels: list[_Relation], visible: set[int]) -> list[HouseholdMember]:
+def _relationship_lines(rels: list[tuple]) -> list[HouseholdMember]:
     rows = []
-    for r in rels:
-        kind = (
-            str(Relationship.Kind(r.kind).label) if r.kind in Relationship.Kind.values else r.kind
-        )
+    for kind, outgoing, other_id, given, family, served in rels:
+        label = str(Relationship.Kind(kind).label) if kind in Relationship.Kind.values else kind
         # "Parent of: Sam" for this person's own relationships; "Sam: parent of this person" otherwise.
-        relationship = kind if r.outgoing else _("%(kind)s this person") % {"kind": kind.lower()}
-        if r.other.id in visible:
+        relationship = label if outgoing else _("%(kind)s this person") % {"kind": label.lower()}
+        if served:
             rows.append(
                 HouseholdMember(
-                    person_id=r.other.id, label=r.other.label, relationship=relationship
+                    person_id=other_id, label=f"{given} {family}", relationship=relationship
                 )
             )
         else:
@@ -405,95 +330,55 @@ def person_360(
     page_size: int | None = None,
 ) -> Person360:
     """Everything the viewer may see of one person, with the first (or next) timeline page."""
-    policy.require_person_visible(viewer, person_id)
+    policy.require_casework_role(viewer)
     size = clamp_page(1, page_size, settings.CIVICLOOP["TIMELINE_PAGE_SIZE"])[1]
     own = viewer.department_ids
+    mine = sorted(own)
+    if not mine:
+        raise NotVisible("person")
+    methods = dict(Link._meta.get_field("method").flatchoices)
     with transaction.atomic():
-        person = Person.objects.select_related("address", "address__area").get(pk=person_id)
-        links = (
-            Link.objects.filter(
-                person_id=person_id, active=True, source_record__department_id__in=own
-            )
-            .select_related("source_record", "source_record__department")
-            .only(
-                "method",
-                "match_probability",
-                "created_at",
-                "source_record__local_id",
-                "source_record__given_name",
-                "source_record__family_name",
-                "source_record__date_of_birth",
-                "source_record__email",
-                "source_record__phone",
-                "source_record__address_text",
-                "source_record__department__name",
-            )  # fmt: skip
-            .order_by("source_record__department__name", "source_record__local_id")
-        )
+        person = view_reads.visible_person(viewer, person_id)
         provenance = [
             ProvenanceRow(
-                department_name=link.source_record.department.name,
-                local_id=link.source_record.local_id,
-                method=link.get_method_display(),
-                match_probability=link.match_probability,
-                linked_at=link.created_at,
+                department_name=dept,
+                local_id=local_id,
+                method=str(methods.get(method, method)),
+                match_probability=probability,
+                linked_at=linked_at,
                 fields={
-                    "given_name": link.source_record.given_name,
-                    "family_name": link.source_record.family_name,
-                    "date_of_birth": link.source_record.date_of_birth,
-                    "email": link.source_record.email,
-                    "phone": link.source_record.phone,
-                    "address": link.source_record.address_text,
+                    "given_name": given,
+                    "family_name": family,
+                    "date_of_birth": dob,
+                    "email": email,
+                    "phone": phone,
+                    "address": address,
                 },
             )
-            for link in links
-        ]
-        identifiers = list(
-            Identifier.objects.filter(person_id=person_id)
-            .filter(Q(department_id__in=own) | Q(department__isnull=True))
-            .order_by("scheme")
-        )
-        needs = list(
-            PersonNeed.objects.filter(person_id=person_id, department_id__in=own)
-            .select_related("need", "department")
-            .order_by("-recorded_at")
-        )
-        case_rows = (
-            Case.objects.filter(person_id=person_id)
-            .filter(Q(department_id__in=own) | Q(service__sensitive=False))
-            .select_related("service", "department")
-            .only(
-                "id",
-                "reference",
-                "status",
-                "opened_at",
-                "closed_at",
-                "resolved_at",
-                "due_at",
-                "department_id",
-                "department__name",
-                "service_id",
-                "service__name",
-            )  # fmt: skip
-            .order_by("-opened_at")
-        )
+            for dept, local_id, method, probability, linked_at, given, family, dob, email, phone,
+            address in view_reads.provenance(person_id, mine)
+        ]  # fmt: skip
+        identifiers = view_reads.identifiers(person_id, mine)
+        needs = view_reads.needs(person_id, mine)
+        case_rows = view_reads.cases(person_id, mine)
         cases = [
             CaseLine(
-                case_id=c.id if c.department_id in own else None,
-                reference=c.reference if c.department_id in own else "",
-                department_name=c.department.name,
-                service_name=c.service.name,
-                status=c.status,
-                status_label=status_label(c.status),
-                opened_at=c.opened_at,
-                closed_at=c.closed_at or c.resolved_at,
-                due_at=c.due_at if c.department_id in own else None,
-                full=c.department_id in own,
+                case_id=case_id if dept_id in own else None,
+                reference=reference if dept_id in own else "",
+                department_name=dept_name,
+                service_name=service_name,
+                status=status,
+                status_label=status_label(status),
+                opened_at=opened_at,
+                closed_at=closed_at or resolved_at,
+                due_at=due_at if dept_id in own else None,
+                full=dept_id in own,
             )
-            for c in case_rows
-        ]
-        dept_ids = {c.department_id for c in case_rows} | set(own)
-        departments = list(Department.objects.filter(id__in=dept_ids).order_by("name"))
+            for case_id, reference, status, opened_at, closed_at, resolved_at, due_at, dept_id,
+            dept_name, service_name in case_rows
+        ]  # fmt: skip
+        dept_ids = {row[7] for row in case_rows} | set(own)
+        departments = view_reads.departments(dept_ids)
         if department_id is not None and department_id not in dept_ids:
             raise ValidationFailed({"department": _("Choose one of the departments listed.")})
         timeline = person_timeline(
@@ -503,11 +388,8 @@ def person_360(
             cursor=cursor,
             page_size=size,
         )
-        # One visibility query for household members and relations alike.
-        members, rels = _household_others(person_id), _relationships_of(person_id)
-        visible = _visible_ids(viewer, [m.id for m in members] + [r.other.id for r in rels])
-        household = _household_lines(members, visible)
-        relationships = _relationship_lines(rels, visible)
+        household = _household_lines(view_reads.household_others(person_id, mine))
+        relationships = _relationship_lines(view_reads.relationships(person_id, mine))
         audit_record(
             viewer=viewer,
             action="person.read",
