@@ -5,6 +5,8 @@ one service or selector, and render; refusals are `staff_view`'s.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +22,7 @@ from civicloop.staff.views import CONFLICT, UNPROCESSABLE, _case_page, _page_num
 
 
 def _queue_page(
-    request: HttpRequest, viewer: Viewer, *, problems: list[str] = (), status: int = 200
+    request: HttpRequest, viewer: Viewer, *, problems: Sequence[str] = (), status: int = 200
 ) -> HttpResponse:
     results = duplicates.possible_duplicates_open(
         viewer=viewer, page=_page_number(request.GET) if request.method == "GET" else 1
