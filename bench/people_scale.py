@@ -927,10 +927,11 @@ def main() -> int:
             "bench/people_scale.py",
             "--database-url",
             args.database_url,
+            # The size the database was loaded at, also when this run only measured it.
             "--people",
-            str(args.people),
+            str(note.get("people", args.people)),
             "--contacts",
-            str(args.contacts),
+            str(note.get("contacts_target", args.contacts)),
             "--rate",
             f"{args.rate:g}",
             "--duration",

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from civicloop.people import policy
+from civicloop.people.models import FamilyName, Person
 from civicloop.people.selectors import (
     SEARCH_ORDER,
     PersonSearchCriteria,
@@ -155,3 +156,32 @@ def test_the_api_and_the_page_say_more_than(town, settings, client):
     html = client.get(reverse("staff:person_search"), {"name": "smith"}).content.decode()
     assert "More than 20 people found, showing 1 to 20." in html
     assert "Page 1 of more than 1" in html and 'rel="next"' in html
+
+
+def test_near_spellings_read_the_closest_family_name_first_and_the_given_name_within_it(town):
+    viewer = town.viewer(town.housing_worker)
+    criteria = PersonSearchCriteria(name="Marie Smitjson")
+    assert search_ids(viewer, criteria, 1000, fuzzy=False) == []  # so the near path is tested
+    ids = search_ids(viewer, criteria, 1000, fuzzy=True)
+    people = Person.objects.in_bulk(ids)
+    families = [people[i].family_key for i in ids]
+    bearers = families.count("smithson")
+    assert bearers == policy.visible_people(viewer).filter(family_key="smithson").count() > 3
+    # Every Smithson first (the closest spelling), Marie Smithson first among them.
+    assert families[:bearers] == ["smithson"] * bearers
+    assert people[ids[0]].given_name == "Marie"
+    assert ids == search_ids(viewer, criteria, 1000, fuzzy=True)  # deterministic
+    assert search_ids(viewer, criteria, 5, fuzzy=True) == ids[:5]
+    assert len(ids) == len(set(ids))
+
+
+def test_family_names_are_kept_by_the_database_whichever_way_people_are_written(town):
+    person = f.PersonFactory(family_name="Quennell")
+    assert FamilyName.objects.filter(key="quennell").exists()
+    Person.objects.filter(pk=person.pk).update(family_name="Quenelle", family_key="quenelle")
+    Person.objects.bulk_create([f.PersonFactory.build(family_name="Oyelaran")])
+    assert set(FamilyName.objects.filter(key__startswith="q").values_list("key", flat=True)) >= {
+        "quennell",
+        "quenelle",
+    }
+    assert FamilyName.objects.filter(key="oyelaran").exists()

@@ -67,6 +67,15 @@ class Person(models.Model):
         return f"{self.given_name} {self.family_name}"
 
 
+class FamilyName(models.Model):
+    """Every folded family name a person has had: near spellings are looked up among these
+    few distinct names, not among every person. Kept by database triggers on people_person
+    (migration 0006), so no write path can miss one; a name nobody bears any longer stays
+    and simply finds no one."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+
+
 class PersonDepartment(models.Model):
     """A department serves a person: it holds a source record or a case for them.
 

@@ -6,6 +6,7 @@ Views and API handlers call these, never `.objects` on personal data.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
@@ -20,7 +21,7 @@ from civicloop.cases.workflow import status_label
 from civicloop.catalogue.models import Department
 from civicloop.core.access import NotVisible, ValidationFailed, Viewer
 from civicloop.core.pagination import Page, clamp_page
-from civicloop.core.sql import fetch_ids
+from civicloop.core.sql import fetch_ids, fetch_rows
 from civicloop.people import keys, policy, view_reads
 from civicloop.people.models import (
     Identifier,
@@ -90,27 +91,50 @@ def _rank_terms(name: str) -> list[Rank]:
     ]
 
 
-def _near_spelling(name: str) -> tuple[str, list]:
-    """Near spellings of `name`: trigram word similarity on PostgreSQL, a shared
-    three-letter prefix of the family name on SQLite."""
-    tokens = keys.fold(name).split()
+NEAR_SPELLINGS = 10  # family names tried, closest first, when nothing is spelt alike
+
+
+def _near_family_names(family: str) -> list[str]:
+    """Family names people have that are spelt close to `family`, closest first: trigram
+    similarity on PostgreSQL; on SQLite, names sharing its first three letters, by
+    difflib's ratio. Looked up among distinct names (FamilyName), not every person."""
     if settings.IS_POSTGRES:
-        return "p.search_name %%> %s", [" ".join(tokens)]
-    return Cond("family_key", "startswith", tokens[-1][:3]).sql()
+        return [
+            row[0]
+            for row in fetch_rows(
+                "SELECT n.key FROM people_familyname n WHERE n.key %% %s"
+                " ORDER BY similarity(n.key, %s) DESC, n.key LIMIT %s",
+                [family, family, NEAR_SPELLINGS],
+            )
+        ]
+    prefix, prefix_params = Cond("key", "startswith", family[:3]).sql()
+    sql = f"SELECT p.key FROM people_familyname p WHERE {prefix} ORDER BY p.key LIMIT 1000"
+    found = [row[0] for row in fetch_rows(sql, prefix_params)]
+    closeness = {k: difflib.SequenceMatcher(None, family, k).ratio() for k in found}
+    return sorted(found, key=lambda k: (-closeness[k], k))[:NEAR_SPELLINGS]
 
 
-def _name_ranks(name: str, *, fuzzy: bool = False) -> tuple[Q, list[Q]]:
+def _near_ranks(name: str, family_key: str) -> list[Rank]:
+    """The ranks of one near spelling of a name's family name: its bearers with the given
+    name, then its sound, then its initial, then the rest."""
+    tokens = keys.fold(name).split()
+    by_family = Cond("family_key", "eq", family_key)
+    if len(tokens) < 2:
+        return [rank(by_family)]
+    given = tokens[0]
+    return [
+        rank(by_family, starting(f"{given} ")),
+        rank(by_family, Cond("given_phonetic", "eq", keys.phonetic(given))),
+        rank(by_family, starting(given[:1])),
+        rank(by_family),
+    ]
+
+
+def _name_ranks(name: str) -> tuple[Q, list[Q]]:
     """What a name search matches, and its ranks best first, for the ORM: the same
-    conditions `search_ids` reads as SQL. With `fuzzy`, near spellings match, ranked
-    the same way; anyone else the near match takes comes last."""
+    conditions `search_ids` reads as SQL."""
     ranks = [r.q() for r in _rank_terms(name)]
-    if fuzzy and settings.IS_POSTGRES:
-        match = Q(search_name__trigram_word_similar=" ".join(keys.fold(name).split()))
-    elif fuzzy:
-        match = Q(family_key__startswith=keys.fold(name).split()[-1][:3])
-    else:
-        match = reduce(or_, ranks)
-    return match, ranks
+    return reduce(or_, ranks), ranks
 
 
 def rank_expression(ranks: list[Q]) -> CaseWhen:
@@ -178,7 +202,8 @@ def search_ids(
     Exact and phonetic name searches read one rank at a time, each in
     (family_key, search_name, id) order through an index that has it, and stop at
     `limit`, so a common surname costs a few hundred index entries, not a sort of
-    every bearer. Near spellings are rarer and bounded by trigram similarity: one query.
+    every bearer. With `fuzzy`, the same for the bearers of the family names spelt closest
+    (FamilyName), one name at a time.
     Plain SQL: this runs up to seven statements on every search (search_sql.py).
     """
     visible, params = policy.visible_people_sql(viewer)
@@ -201,19 +226,25 @@ def search_ids(
     base = "SELECT p.id FROM people_person p WHERE " + " AND ".join(where)
     if not criteria.name:
         return fetch_ids(f"{base} ORDER BY {SEARCH_ORDER_SQL} LIMIT %s", [*params, limit])
-    ranks = [r.sql() for r in _rank_terms(criteria.name)]
-    if fuzzy:
-        match, match_params = _near_spelling(criteria.name)
-        order = " ".join(f"WHEN {sql} THEN {i}" for i, (sql, _p) in enumerate(ranks))
-        return fetch_ids(
-            f"{base} AND {match} ORDER BY CASE {order} ELSE {len(ranks)} END, "
-            f"{SEARCH_ORDER_SQL} LIMIT %s",
-            [*params, *match_params, *(p for _s, ps in ranks for p in ps), limit],
-        )
+    if not fuzzy:
+        return _read_ranks(base, params, _rank_terms(criteria.name), limit, [])
+    # Nothing spelt alike: the bearers of the closest family names, one name at a time.
     ids: list[int] = []
-    seen: set[int] = set()
-    for i, (condition, condition_params) in enumerate(ranks):
-        earlier = ranks[:i]  # a person is in the first rank they meet
+    family = keys.fold(criteria.name).split()[-1]
+    for near in _near_family_names(family):
+        ids = _read_ranks(base, params, _near_ranks(criteria.name, near), limit, ids)
+        if len(ids) >= limit:
+            break
+    return ids
+
+
+def _read_ranks(base: str, params: list, ranks: list[Rank], limit: int, ids: list[int]):
+    """`ids` and then the people of `ranks`, each read in (family_key, search_name, id)
+    order, until there are `limit`; someone already in `ids` is not repeated."""
+    seen = set(ids)
+    ranks_sql = [r.sql() for r in ranks]
+    for i, (condition, condition_params) in enumerate(ranks_sql):
+        earlier = ranks_sql[:i]  # a person is in the first rank they meet
         sql = f"{base} AND {condition}"
         if earlier:
             sql += " AND NOT (" + " OR ".join(s for s, _p in earlier) + ")"
