@@ -5,8 +5,11 @@ Defaults give a working laptop install on SQLite; production must set a secret.
 
 import json
 import os
+import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -146,8 +149,104 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+
+# Uploaded files (portal photos, case attachments) go through Django's storage API: the
+# local disk by default, an S3-compatible bucket when CIVICLOOP_S3_BUCKET is set.
+S3_VARIABLES = (
+    "CIVICLOOP_S3_BUCKET",
+    "CIVICLOOP_S3_ENDPOINT_URL",
+    "CIVICLOOP_S3_REGION",
+    "CIVICLOOP_S3_ACCESS_KEY",
+    "CIVICLOOP_S3_SECRET_KEY",
+    "CIVICLOOP_S3_PREFIX",
+    "CIVICLOOP_S3_ADDRESSING_STYLE",
+)
+_S3_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def s3_storage(environ: Mapping[str, str]) -> dict | None:
+    """STORAGES["default"] for the bucket CIVICLOOP_S3_BUCKET names, or None when it is unset.
+
+    A configuration that cannot work raises ImproperlyConfigured at start-up rather than
+    failing a citizen's first upload.
+    """
+
+    def value(name: str) -> str:
+        return (environ.get(name) or "").strip()
+
+    bucket = value("CIVICLOOP_S3_BUCKET")
+    if not bucket:
+        stray = [name for name in S3_VARIABLES if value(name)]
+        if stray:
+            raise ImproperlyConfigured(
+                f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set but "
+                "CIVICLOOP_S3_BUCKET is not: set the bucket to keep uploads in object storage, "
+                "or unset them to keep uploads on the local disk."
+            )
+        return None
+    if not _S3_BUCKET_NAME.fullmatch(bucket) or ".." in bucket:
+        raise ImproperlyConfigured(
+            f"CIVICLOOP_S3_BUCKET={bucket!r} is not a bucket name: 3 to 63 lowercase letters, "
+            "digits, dots or hyphens, starting and ending with a letter or digit (the bucket's "
+            "name alone, not its URL)."
+        )
+    missing = [n for n in ("CIVICLOOP_S3_ACCESS_KEY", "CIVICLOOP_S3_SECRET_KEY") if not value(n)]
+    if missing:
+        raise ImproperlyConfigured(
+            f"CIVICLOOP_S3_BUCKET is set but {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not: object storage needs both keys."
+        )
+    endpoint = value("CIVICLOOP_S3_ENDPOINT_URL")
+    if endpoint:
+        problem = ""
+        try:
+            parts = urlsplit(endpoint)
+            parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+        except ValueError:
+            problem = "it cannot be read as a URL"
+        else:
+            if parts.scheme not in ("http", "https"):
+                problem = "it must start with https:// or http://"
+            elif not parts.hostname:
+                problem = "it names no host"
+            elif parts.username is not None or parts.password is not None:
+                problem = "put the keys in CIVICLOOP_S3_ACCESS_KEY and CIVICLOOP_S3_SECRET_KEY"
+            elif parts.query or parts.fragment:
+                problem = "it must not carry a query or a fragment"
+        if problem:
+            shown = "" if "@" in endpoint else f"={endpoint!r}"  # never repeat a password
+            raise ImproperlyConfigured(
+                f"CIVICLOOP_S3_ENDPOINT_URL{shown} is not an S3 endpoint URL ({problem}); "
+                "e.g. https://minio.example.org:9000, or leave it unset for Amazon S3."
+            )
+    addressing_style = value("CIVICLOOP_S3_ADDRESSING_STYLE")
+    if addressing_style not in ("", "auto", "path", "virtual"):
+        raise ImproperlyConfigured(
+            f"CIVICLOOP_S3_ADDRESSING_STYLE={addressing_style!r}: use path, virtual or auto."
+        )
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint or None,
+            "region_name": value("CIVICLOOP_S3_REGION") or None,
+            "access_key": value("CIVICLOOP_S3_ACCESS_KEY"),
+            "secret_key": value("CIVICLOOP_S3_SECRET_KEY"),
+            "location": value("CIVICLOOP_S3_PREFIX").strip("/"),
+            "addressing_style": addressing_style or None,
+            # Private objects: no ACL header (the bucket's own, private, policy applies;
+            # buckets that enforce ownership refuse ACLs), and any URL made is signed.
+            "default_acl": None,
+            "querystring_auth": True,
+            # Two uploads of the same name both survive: the second gets a new name.
+            "file_overwrite": False,
+        },
+    }
+
+
 STORAGES = {
-    "default": {
+    "default": s3_storage(os.environ)
+    or {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(VAR_DIR / "media")},
     },
