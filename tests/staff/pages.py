@@ -27,6 +27,7 @@ def casework_pages(world) -> list[tuple[str, str]]:
         ("triage_queue", reverse("staff:triage_queue")),
         ("triage_detail", reverse("staff:triage_detail", args=[triage_item(world).id])),
         ("intake_from_triage", reverse("staff:intake") + f"?triage={triage_item(world).id}"),
+        ("duplicate_queue", reverse("staff:duplicate_queue")),
     ]
 
 
