@@ -414,6 +414,63 @@ def test_confirmed_decisions_are_kept_by_later_runs(city, engine):
     assert links_now() == now and again.links_created == 0
 
 
+def unbacked_service() -> list[tuple[int, int]]:
+    """(person, department) rows of "serves" with neither an active record link nor a case
+    of that department behind them: each one lets a department see someone it should not."""
+    rows = []
+    for served in PersonDepartment.objects.filter(person__merged_into__isnull=True):
+        pair = {"person_id": served.person_id}
+        if not (
+            Link.objects.filter(
+                **pair, active=True, source_record__department_id=served.department_id
+            ).exists()
+            or Case.objects.filter(**pair, department_id=served.department_id).exists()
+        ):
+            rows.append((served.person_id, served.department_id))
+    return rows
+
+
+def test_a_record_split_off_takes_its_departments_sight_of_the_person_with_it(city, engine):
+    link()
+    assert unbacked_service() == []
+    # A person with records from two departments and no case in one of them: staff say the
+    # record of that department belongs to someone else.
+    by_person = defaultdict(list)
+    for record_id, (person_id, _m) in sorted(links_now().items()):
+        by_person[person_id].append(Link.objects.get(source_record_id=record_id, active=True))
+    for person_id, person_links in sorted(by_person.items()):
+        departments = {link.source_record.department_id for link in person_links}
+        lone = [
+            link
+            for link in person_links
+            if [x.source_record.department_id for x in person_links].count(
+                link.source_record.department_id
+            )
+            == 1
+            and not Case.objects.filter(
+                person_id=person_id, department_id=link.source_record.department_id
+            ).exists()
+        ]
+        if len(departments) >= 2 and lone:
+            break
+    else:
+        raise AssertionError("no person with a lone record of a department in the demo city")
+    split_off = lone[0].source_record
+    other = next(x for x in person_links if x.source_record_id != split_off.id).source_record_id
+    ConfirmedPair.objects.create(
+        source_record_l_id=min(split_off.id, other),
+        source_record_r_id=max(split_off.id, other),
+        is_match=False,
+    )
+    run, _ = link()
+    assert links_now()[split_off.id][0] != person_id
+    assert not PersonDepartment.objects.filter(
+        person_id=person_id, department_id=split_off.department_id
+    ).exists()
+    assert unbacked_service() == []
+    assert run.counts["departments_no_longer_serving"] >= 1
+
+
 def test_review_items_are_raised_once_with_their_explanation(city, engine):
     run, _ = link()
     items = list(ReviewItem.objects.all())

@@ -44,6 +44,7 @@ from civicloop.people.models import (
     PersonMerge,
     SourceRecord,
 )
+from civicloop.people.services import department_serves_forget_unbacked
 from civicloop.trust.audit import audit_bulk, audit_record
 
 BATCH = 2000
@@ -403,6 +404,7 @@ class _Applied:
     merges: list[int] = field(default_factory=list)
     review_items: list[int] = field(default_factory=list)
     served: int = 0
+    unserved: int = 0
     golden_updated: int = 0
 
 
@@ -572,6 +574,7 @@ def _apply(
         run.counts = {
             "records_kept_for_review": plan.kept_for_review,
             "departments_now_serving": applied.served,
+            "departments_no_longer_serving": applied.unserved,
             "golden_records_updated": applied.golden_updated,
             "decisions_in_effect": len(decisions),
             **{f"engine_{k}": v for k, v in (result.summary or {}).items() if _is_count(v)},
@@ -697,6 +700,10 @@ def _relink(plan, current, records, resolve, applied: _Applied, viewer, run, pro
             ignore_conflicts=True,
         )
         applied.served += len(served)
+        # Whoever lost a record may no longer be served by its department.
+        applied.unserved += department_serves_forget_unbacked(
+            person_ids={current[r].person_id for r in ending}
+        )
         applied.links_ended += ended
         applied.links_created += [link.id for link in links]
         audit_bulk(

@@ -4,8 +4,10 @@ and writes its audit event inside it; domain events go out after commit."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from civicloop.catalogue.models import Department, Need
@@ -34,6 +36,32 @@ def department_serves(*, person_id: int, department_id: int) -> None:
         [PersonDepartment(person_id=person_id, department_id=department_id, since=clock.now())],
         ignore_conflicts=True,
     )
+
+
+def department_serves_forget_unbacked(*, person_ids: Iterable[int]) -> int:
+    """Forget that a department serves any of these people once it holds neither an
+    active record link nor a case for them (a record linked elsewhere takes its department's
+    sight of the person with it). Returns how many such rows were removed."""
+    from civicloop.cases.models import Case
+
+    ids = sorted(set(person_ids))
+    if not ids:
+        return 0
+    has_record = Link.objects.filter(
+        person_id=OuterRef("person_id"),
+        active=True,
+        source_record__department_id=OuterRef("department_id"),
+    )
+    has_case = Case.objects.filter(
+        person_id=OuterRef("person_id"), department_id=OuterRef("department_id")
+    )
+    unbacked = (
+        PersonDepartment.objects.filter(person_id__in=ids)
+        .exclude(Exists(has_record))
+        .exclude(Exists(has_case))
+    )
+    removed, _ = unbacked.delete()
+    return removed
 
 
 def _acting_department(viewer: Viewer, department_id: int | None) -> int:
