@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import polars as pl
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from civicloop.cases.models import Case, Interaction
 from civicloop.linkage import services
@@ -469,6 +469,45 @@ def test_a_record_split_off_takes_its_departments_sight_of_the_person_with_it(ci
     ).exists()
     assert unbacked_service() == []
     assert run.counts["departments_no_longer_serving"] >= 1
+
+
+def test_a_run_overtaken_by_another_changes_nothing(city, engine, monkeypatch):
+    link()
+    # Staff split a person; two runs then start, and the second finishes first.
+    person_id, records = next(
+        (p, r) for p, r in sorted(_records_by_person().items()) if len(r) >= 2
+    )
+    ConfirmedPair.objects.create(
+        source_record_l_id=min(records[:2]), source_record_r_id=max(records[:2]), is_match=False
+    )
+    cluster = engine.cluster
+
+    def overtaken_while_clustering(*args, **kwargs):
+        monkeypatch.setattr(engine, "cluster", cluster)
+        link()  # the other run, from start to finish
+        return cluster(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "cluster", overtaken_while_clustering)
+    people = Person.objects.count()
+    with pytest.raises(CommandError, match="finished while this one was working"):
+        link()
+    after_other = links_now()
+    slow = LinkageRun.objects.order_by("id").filter(status="failed").get()
+    other = LinkageRun.objects.filter(status="finished").order_by("-id").first()
+    assert other.id > slow.id and other.links_created > 0
+    assert "Conflict" in slow.error
+    # Only the other run's work: the split made once, no second new person.
+    assert Person.objects.count() == people + other.people_created
+    assert after_other[records[0]][0] != after_other[records[1]][0]
+    again, _ = link()
+    assert links_now() == after_other and again.links_created == 0
+
+
+def _records_by_person() -> dict[int, list[int]]:
+    together = defaultdict(list)
+    for record_id, (person_id, _m) in sorted(links_now().items()):
+        together[person_id].append(record_id)
+    return together
 
 
 def test_review_items_are_raised_once_with_their_explanation(city, engine):

@@ -431,6 +431,7 @@ def linkage_run(
     engine = _engine()
     started_by = viewer.staff_id
     progress("read", 0, 3)
+    read_at = clock.now()
     rows = _record_rows()
     decisions = decisions_in_effect()
     fingerprint = _fingerprint(rows, decisions)
@@ -487,6 +488,7 @@ def linkage_run(
         run.merge_threshold, run.review_threshold = merge_at, review_at
         _apply(
             run=run,
+            read_at=read_at,
             viewer=viewer,
             model=model,
             rows=rows,
@@ -513,9 +515,13 @@ def _record_schema(pl) -> dict:
 
 
 def _apply(
-    *, run, viewer, model, rows, predictions, result, decisions, progress: Progress
+    *, run, read_at, viewer, model, rows, predictions, result, decisions, progress: Progress
 ) -> _Applied:
-    """Write the plan in one transaction: a half-linked population is worse than none."""
+    """Write the plan in one transaction: a half-linked population is worse than none.
+
+    Runs apply one at a time, and a run that another finished after it read the records
+    changes nothing: its clusters would undo or repeat that run's work (people created twice,
+    links moved back)."""
     record_ids = [int(r["record_id"]) for r in rows]
     clusters = {
         int(rid): (str(cid), status)
@@ -531,6 +537,26 @@ def _apply(
     ]
     applied = _Applied()
     with transaction.atomic():
+        # Every running run's row, locked: a second run waits here for the first to commit.
+        list(
+            LinkageRun.objects.select_for_update()
+            .filter(status=LinkageRun.Status.RUNNING)
+            .values_list("id", flat=True)
+        )
+        overtaken = (
+            LinkageRun.objects.filter(status=LinkageRun.Status.FINISHED, finished_at__gte=read_at)
+            .exclude(pk=run.pk)
+            .order_by("finished_at")
+            .first()
+        )
+        if overtaken is not None:
+            raise Conflict(
+                _(
+                    "Linking run %(other)s finished while this one was working, so this one "
+                    "changed nothing. Run linking again."
+                )
+                % {"other": overtaken.id}
+            )
         current = {
             r: CurrentLink(p, m)
             for r, p, m in Link.objects.filter(active=True)

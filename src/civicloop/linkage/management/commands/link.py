@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from civicloop.core.access import ValidationFailed
+from civicloop.core.access import Conflict, ValidationFailed
 from civicloop.linkage.services import linkage_run
 
 PHASES = {
@@ -79,7 +79,7 @@ class Command(BaseCommand):
                     retrain=options["retrain"],
                     progress=progress,
                 )
-            except ValidationFailed as error:
+            except (ValidationFailed, Conflict) as error:
                 raise CommandError(str(error)) from error
         if options["verbosity"] == 0:
             return
