@@ -13,41 +13,76 @@ has the engine train, score and cluster them, and makes the links follow the clu
 - pairs the engine is unsure of, and records of clusters it sent to review, become
   ReviewItems; records sent to review keep the link they had.
 
-The planning step (`plan_links`) is plain Python over ids, so it can be tested on
-hand-made clusters; `linkage_run` wraps it with the engine and the database.
+The planning step (`plan_links`, in linkage.planning) is plain Python over ids, so it can
+be tested on hand-made clusters; `linkage_run` wraps it with the engine and the database,
+and linkage.applying writes the plan. Clerical review lives in linkage.review; its names
+are importable from here too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from civicloop.core import clock
-from civicloop.core.access import Conflict, NotVisible, ValidationFailed, Viewer
+from civicloop.core.access import Conflict, ValidationFailed, Viewer
 from civicloop.core.events import DomainEvent, publish
-from civicloop.linkage.models import ConfirmedPair, LinkageRun, ReviewItem
-from civicloop.people import keys, policy
-from civicloop.people import merge as merging
-from civicloop.people.models import (
-    Link,
-    Person,
-    PersonDepartment,
-    PersonFieldSource,
-    PersonMerge,
-    SourceRecord,
+from civicloop.linkage.applying import (
+    BATCH,
+    _Applied,
+    _audit_batches,
+    _create_people,
+    _merge_orphans,
+    _relink,
+    _survivorship,
 )
-from civicloop.people.services import department_serves_forget_unbacked
-from civicloop.trust.audit import audit_bulk, audit_record
+from civicloop.linkage.models import ConfirmedPair, LinkageRun, ReviewItem
+from civicloop.linkage.planning import (
+    CurrentLink,
+    Decision,
+    LinkPlan,
+    ScoredPair,
+    ordered,
+    plan_links,
+)
+from civicloop.linkage.review import (
+    ReviewDecision,
+    ReviewOutcome,
+    require_review_item,
+    review_decide,
+    review_items_for,
+)
+from civicloop.people import merge as merging
+from civicloop.people.models import Link, SourceRecord
+from civicloop.trust.audit import audit_record
 
-BATCH = 2000
+__all__ = [
+    "BATCH",
+    "LINKAGE_VIEWER",
+    "RECORD_COLUMNS",
+    "CurrentLink",
+    "Decision",
+    "LinkPlan",
+    "Progress",
+    "ReviewDecision",
+    "ReviewOutcome",
+    "ScoredPair",
+    "decisions_in_effect",
+    "explanation_json",
+    "linkage_run",
+    "ordered",
+    "plan_links",
+    "require_review_item",
+    "review_decide",
+    "review_items_for",
+]
+
 
 # Called as progress(phase, advance, total): a phase starts with total set, then advances.
 Progress = Callable[[str, int, int | None], None]
@@ -58,17 +93,6 @@ def _quiet(_phase: str, _advance: int = 0, _total: int | None = None) -> None:
 
 
 # -- staff decisions ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Decision:
-    record_l: int
-    record_r: int
-    is_match: bool
-
-
-def ordered(a: int, b: int) -> tuple[int, int]:
-    return (a, b) if a < b else (b, a)
 
 
 def decisions_in_effect() -> list[Decision]:
@@ -84,219 +108,6 @@ def decisions_in_effect() -> list[Decision]:
         pair = (row.source_record_l_id, row.source_record_r_id)
         newest[pair] = Decision(*pair, is_match=row.is_match and not undone)
     return [newest[p] for p in sorted(newest)]
-
-
-# -- planning ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CurrentLink:
-    person_id: int
-    method: str
-
-
-@dataclass(frozen=True)
-class ScoredPair:
-    record_l: int
-    record_r: int
-    probability: float
-
-
-@dataclass
-class LinkPlan:
-    """Where each record goes. A target is a person id, or "new:<n>" for a person to create."""
-
-    target: dict[int, int | str] = field(default_factory=dict)
-    probability: dict[int, float | None] = field(default_factory=dict)
-    relink: set[int] = field(default_factory=set)  # records that get a new link
-    new_people: dict[str, list[int]] = field(default_factory=dict)
-    orphans: dict[int, int | str] = field(default_factory=dict)  # person left -> merge into
-    units: int = 0
-    kept_for_review: int = 0
-
-    def people_changed(self, current: Mapping[int, CurrentLink]) -> set[int | str]:
-        """Existing people who gain or lose a record, and every new person."""
-        changed: set[int | str] = set(self.new_people)
-        for record_id in self.relink:
-            changed.add(self.target[record_id])
-            if record_id in current:
-                changed.add(current[record_id].person_id)
-        return changed
-
-
-class _Groups:
-    """Union-find over records that refuses joins against staff decisions: a group may not
-    hold a confirmed non-match, nor records linked by hand to two different people."""
-
-    def __init__(self, records: Iterable[int], cannot: Mapping[int, set[int]], pins):
-        self.parent = {r: r for r in records}
-        self.members = {r: {r} for r in self.parent}
-        self.pins = {r: ({pins[r]} if r in pins else set()) for r in self.parent}
-        self.cannot = cannot
-
-    def find(self, r: int) -> int:
-        root = r
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[r] != root:
-            self.parent[r], r = root, self.parent[r]
-        return root
-
-    def allowed(self, a: int, b: int) -> bool:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return True
-        if len(self.pins[ra] | self.pins[rb]) > 1:
-            return False
-        small, big = sorted((ra, rb), key=lambda x: len(self.members[x]))
-        return not any(self.cannot.get(m, set()) & self.members[big] for m in self.members[small])
-
-    def union(self, a: int, b: int) -> bool:
-        if not self.allowed(a, b):
-            return False
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return True
-        if len(self.members[ra]) < len(self.members[rb]):
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        self.members[ra] |= self.members.pop(rb)
-        self.pins[ra] |= self.pins.pop(rb)
-        return True
-
-    def groups(self) -> list[tuple[int, ...]]:
-        return sorted(tuple(sorted(m)) for m in self.members.values())
-
-
-def plan_links(
-    *,
-    records: Sequence[int],
-    current: Mapping[int, CurrentLink],
-    clusters: Mapping[int, tuple[str, str]],
-    pairs: Sequence[ScoredPair],
-    decisions: Sequence[Decision],
-    merge_threshold: float,
-) -> LinkPlan:
-    """Decide each record's person from the engine's clusters and the staff's decisions.
-
-    `clusters` maps a record to (cluster id, status): 'merged', 'singleton' or 'review'.
-    Deterministic: the same input always gives the same plan, so re-running changes nothing.
-    """
-    cannot: dict[int, set[int]] = defaultdict(set)
-    must = []
-    for d in decisions:
-        if d.is_match:
-            must.append((d.record_l, d.record_r))
-        else:
-            cannot[d.record_l].add(d.record_r)
-            cannot[d.record_r].add(d.record_l)
-    pins = {r: link.person_id for r, link in current.items() if link.method == Link.Method.MANUAL}
-    touched = {r for pair in must for r in pair} | set(pins)
-    # A record the engine could not decide on stays where it is, unless staff said otherwise.
-    kept = {
-        r
-        for r in records
-        if clusters.get(r, ("", "singleton"))[1] == "review" and r in current and r not in touched
-    }
-    groups = _Groups([r for r in records if r not in kept], cannot, pins)
-    for a, b in must:
-        if a in groups.parent and b in groups.parent:
-            groups.union(a, b)
-    by_person: dict[int, list[int]] = defaultdict(list)
-    for r, person_id in pins.items():
-        by_person[person_id].append(r)
-    for members in by_person.values():
-        for r in members[1:]:
-            groups.union(members[0], r)
-
-    pairs_by_cluster: dict[str, list[ScoredPair]] = defaultdict(list)
-    for pair in pairs:
-        cl, cr = clusters.get(pair.record_l), clusters.get(pair.record_r)
-        if cl and cr and cl[0] == cr[0] and cl[1] == "merged":
-            pairs_by_cluster[cl[0]].append(pair)
-    members_by_cluster: dict[str, list[int]] = defaultdict(list)
-    for r in records:
-        cluster_id, status = clusters.get(r, (f"record:{r}", "singleton"))
-        if status == "merged" and r in groups.parent:
-            members_by_cluster[cluster_id].append(r)
-    for cluster_id in sorted(members_by_cluster):
-        members = sorted(members_by_cluster[cluster_id])
-        if all(groups.allowed(members[0], r) for r in members[1:]) and _joinable(groups, members):
-            for r in members[1:]:
-                groups.union(members[0], r)
-            continue
-        # The engine's cluster breaks a staff decision: rebuild it from its strongest links.
-        strongest = sorted(
-            pairs_by_cluster[cluster_id],
-            key=lambda p: (-p.probability, p.record_l, p.record_r),
-        )
-        for pair in strongest:
-            if pair.probability >= merge_threshold:
-                groups.union(pair.record_l, pair.record_r)
-
-    plan = LinkPlan(kept_for_review=len(kept))
-    units = groups.groups()
-    plan.units = len(units)
-    unit_pin = {unit: next(iter(groups.pins[groups.find(unit[0])]), None) for unit in units}
-    candidates = []
-    for unit in units:
-        if unit_pin[unit] is not None:
-            candidates.append((0, -len(unit), unit_pin[unit], unit))
-        counts = Counter(current[r].person_id for r in unit if r in current)
-        for person_id, count in counts.items():
-            candidates.append((1, -count, person_id, unit))
-    person_of: dict[tuple[int, ...], int | str] = {}
-    taken: set[int] = set()
-    for _forced, _count, person_id, unit in sorted(candidates):
-        if unit in person_of or person_id in taken:
-            continue
-        person_of[unit] = person_id
-        taken.add(person_id)
-    for unit in units:
-        if unit not in person_of:
-            key = f"new:{unit[0]}"
-            person_of[unit] = key
-            plan.new_people[key] = list(unit)
-
-    unit_of = {r: unit for unit in units for r in unit}
-    best: dict[int, float] = {}
-    for pair in pairs:
-        if pair.record_l in unit_of and unit_of[pair.record_l] is unit_of.get(pair.record_r):
-            for r in (pair.record_l, pair.record_r):
-                best[r] = max(best.get(r, 0.0), pair.probability)
-    for r in records:
-        if r in kept:
-            plan.target[r] = current[r].person_id
-            continue
-        target = person_of[unit_of[r]]
-        plan.target[r] = target
-        plan.probability[r] = best.get(r)
-        link = current.get(r)
-        if link is None or link.person_id != target or link.method == Link.Method.KNOWN_TRUTH:
-            plan.relink.add(r)
-
-    still_linked = {t for t in plan.target.values() if isinstance(t, int)}
-    received: dict[int, Counter] = defaultdict(Counter)
-    for r, link in current.items():
-        if link.person_id not in still_linked and r in plan.target:
-            received[link.person_id][plan.target[r]] += 1
-    for person_id in sorted(received):
-        ranked = sorted(
-            received[person_id].items(),
-            key=lambda kv: (-kv[1], isinstance(kv[0], str), str(kv[0]).zfill(20)),
-        )
-        plan.orphans[person_id] = ranked[0][0]
-    return plan
-
-
-def _joinable(groups: _Groups, members: list[int]) -> bool:
-    """Whether all these records' groups may become one (pins and non-matches together)."""
-    roots = {groups.find(r) for r in members}
-    pins = set().union(*(groups.pins[root] for root in roots))
-    if len(pins) > 1:
-        return False
-    everyone = set().union(*(groups.members[root] for root in roots))
-    return not any(groups.cannot.get(m, set()) & everyone for m in everyone)
 
 
 # -- the engine -------------------------------------------------------------------------------
@@ -357,6 +168,8 @@ def _fingerprint(rows: list[dict[str, Any]], decisions: list[Decision]) -> str:
     return digest.hexdigest()
 
 
+# Whatever asks the engine (the run, the review items' explanations) stays in this module
+# and looks it up through this name, so a stand-in set here reaches all of it.
 def _engine():
     # Imported here so that the web app does not load DuckDB and Splink until it links.
     from civicloop.linkage import engine
@@ -394,18 +207,6 @@ def explanation_json(explanation) -> dict[str, Any]:
 
 
 LINKAGE_VIEWER = Viewer.system("linkage")
-
-
-@dataclass
-class _Applied:
-    links_created: list[int] = field(default_factory=list)
-    links_ended: list[int] = field(default_factory=list)
-    people_created: list[int] = field(default_factory=list)
-    merges: list[int] = field(default_factory=list)
-    review_items: list[int] = field(default_factory=list)
-    served: int = 0
-    unserved: int = 0
-    golden_updated: int = 0
 
 
 def linkage_run(
@@ -581,7 +382,10 @@ def _apply(
             )
         }
         new_ids = _create_people(plan, records, resolver, applied, viewer, run)
-        resolve = {**{k: k for k in plan.target.values() if isinstance(k, int)}, **new_ids}
+        resolve: dict[int | str, int] = {
+            **{k: k for k in plan.target.values() if isinstance(k, int)},
+            **new_ids,
+        }
         _relink(plan, current, records, resolve, applied, viewer, run, progress)
         _merge_orphans(plan, resolve, resolver, applied, viewer, run, progress)
         _survivorship(plan, current, resolve, resolver, applied, run)
@@ -628,176 +432,6 @@ def _apply(
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _audit_batches(viewer, action: str, object_type: str, ids: list[int], run) -> None:
-    for start in range(0, len(ids), BATCH):
-        audit_bulk(
-            viewer=viewer,
-            action=action,
-            object_type=object_type,
-            ids=ids[start : start + BATCH],
-            extra={"run": run.id},
-        )
-
-
-def _create_people(plan, records, resolver, applied: _Applied, viewer, run) -> dict[str, int]:
-    """A new golden record for each new cluster, its fields by survivorship."""
-    now = clock.now()
-    made: dict[str, Person] = {}
-    chosen: dict[str, dict] = {}
-    for key, members in plan.new_people.items():
-        survivors = merging.survivorship(
-            [merging.RecordFields.of(records[r]) for r in members], resolver
-        )
-        values = {name: s.value for name, s in survivors.items()}
-        chosen[key] = survivors
-        given, family = values.get("given_name", ""), values.get("family_name", "")
-        made[key] = Person(
-            given_name=given,
-            family_name=family,
-            date_of_birth=values.get("date_of_birth"),
-            email=values.get("email", ""),
-            phone=values.get("phone", ""),
-            address_id=values.get("address"),
-            created_at=now,
-            updated_at=now,
-            **keys.person_keys(
-                given_name=given,
-                family_name=family,
-                phone=values.get("phone", ""),
-                email=values.get("email", ""),
-            ),
-        )
-    people = list(made.values())
-    Person.objects.bulk_create(people, batch_size=BATCH)
-    PersonFieldSource.objects.bulk_create(
-        [
-            PersonFieldSource(
-                person=made[key],
-                field=name,
-                source_record_id=survivor.record_id,
-                set_at=now,
-                method=PersonFieldSource.Method.SURVIVORSHIP,
-            )
-            for key, survivors in chosen.items()
-            for name, survivor in survivors.items()
-        ],
-        batch_size=BATCH,
-    )
-    applied.people_created = [p.id for p in people]
-    _audit_batches(viewer, "linkage.person_create", "person", applied.people_created, run)
-    return {key: person.id for key, person in made.items()}
-
-
-def _relink(plan, current, records, resolve, applied: _Applied, viewer, run, progress) -> None:
-    now = clock.now()
-    relink = sorted(plan.relink)
-    for start in range(0, len(relink), BATCH):
-        batch = relink[start : start + BATCH]
-        ending = [r for r in batch if r in current]
-        ended = list(
-            Link.objects.filter(source_record_id__in=ending, active=True).values_list(
-                "id", flat=True
-            )
-        )
-        Link.objects.filter(id__in=ended).update(active=False, ended_at=now)
-        links = [
-            Link(
-                source_record_id=r,
-                person_id=resolve[plan.target[r]],
-                method=Link.Method.PROBABILISTIC,
-                match_probability=plan.probability.get(r),
-                active=True,
-                created_at=now,
-            )
-            for r in batch
-        ]
-        Link.objects.bulk_create(links, batch_size=BATCH)
-        served = PersonDepartment.objects.bulk_create(
-            [
-                PersonDepartment(
-                    person_id=resolve[plan.target[r]],
-                    department_id=records[r].department_id,
-                    since=now,
-                )
-                for r in batch
-            ],
-            ignore_conflicts=True,
-        )
-        applied.served += len(served)
-        # Whoever lost a record may no longer be served by its department.
-        applied.unserved += department_serves_forget_unbacked(
-            person_ids={current[r].person_id for r in ending}
-        )
-        applied.links_ended += ended
-        applied.links_created += [link.id for link in links]
-        audit_bulk(
-            viewer=viewer,
-            action="linkage.link",
-            object_type="link",
-            ids=[link.id for link in links],
-            extra={"run": run.id, "ended": len(ended)},
-        )
-        progress("link", len(batch), None)
-
-
-def _merge_orphans(plan, resolve, resolver, applied: _Applied, viewer, run, progress) -> None:
-    """People left with no records merge into whoever got most of them: their cases follow."""
-    for person_id, recipient in sorted(plan.orphans.items()):
-        if Person.objects.filter(pk=person_id, merged_into__isnull=False).exists():
-            continue
-        outcome = merging.merge_people(
-            kept_person_id=resolve[recipient],
-            merged_person_id=person_id,
-            method=PersonMerge.Method.BATCH,
-            reason=f"linkage run {run.id}",
-            merged_by_id=viewer.staff_id,
-            resolver=resolver,
-        )
-        applied.merges.append(outcome.merge.id)
-        merging.publish_merge(outcome.merge, viewer)
-        progress("link", 1, None)
-    _audit_batches(viewer, "linkage.person_merge", "person_merge", applied.merges, run)
-
-
-def _survivorship(plan, current, resolve, resolver, applied: _Applied, run) -> None:
-    """Golden records of existing people whose records changed follow the rule (merged-into
-    people already did, in their merge)."""
-    kept_in_merge = set(
-        PersonMerge.objects.filter(pk__in=applied.merges).values_list("kept_person_id", flat=True)
-    )
-    people_ids = {resolve.get(k, k) for k in plan.people_changed(current)}
-    people_ids -= kept_in_merge | set(applied.people_created) | set(plan.orphans)
-    if not people_ids:
-        return
-    provenance = merging.current_provenance(people_ids)
-    links = defaultdict(list)
-    for link in Link.objects.filter(person_id__in=people_ids, active=True).select_related(
-        "source_record"
-    ):
-        links[link.person_id].append(merging.RecordFields.of(link.source_record))
-    now = clock.now()
-    sources = []
-    for person in Person.objects.filter(pk__in=people_ids).order_by("id"):
-        changes = merging.golden_changes(
-            person, merging.survivorship(links[person.id], resolver), provenance[person.id]
-        )
-        updates = merging.apply_golden_changes(person, changes)
-        if updates:
-            Person.objects.filter(pk=person.id).update(**updates)
-            applied.golden_updated += 1
-            sources += [
-                PersonFieldSource(
-                    person=person,
-                    field=c.name,
-                    source_record_id=c.record_id,
-                    set_at=now,
-                    method=PersonFieldSource.Method.SURVIVORSHIP,
-                )
-                for c in changes
-            ]
-    PersonFieldSource.objects.bulk_create(sources, batch_size=BATCH)
 
 
 def _raise_review_items(
@@ -859,158 +493,3 @@ def _raise_review_items(
 
 def _engine_record(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k in RECORD_COLUMNS}
-
-
-# -- clerical review ----------------------------------------------------------------------------
-
-
-def review_items_for(viewer: Viewer):
-    """ReviewItems the viewer may review: a record of one of their departments is in it."""
-    policy.require_casework_role(viewer)
-    own = Q(source_record_l__department_id__in=viewer.department_ids) | Q(
-        source_record_r__department_id__in=viewer.department_ids
-    )
-    return ReviewItem.objects.filter(own)
-
-
-def require_review_item(viewer: Viewer, review_item_id: int) -> ReviewItem:
-    """The item, if the viewer may review it; NotVisible otherwise (even if it exists)."""
-    item = (
-        review_items_for(viewer)
-        .select_related("source_record_l", "source_record_r")
-        .filter(pk=review_item_id)
-        .first()
-    )
-    if item is None:
-        raise NotVisible("review_item")
-    return item
-
-
-class ReviewDecision:
-    CONFIRM = "confirm"
-    REJECT = "reject"
-    SKIP = "skip"
-    ALL = (CONFIRM, REJECT, SKIP)
-
-
-@dataclass(frozen=True)
-class ReviewOutcome:
-    item: ReviewItem
-    decision: str
-    merge: PersonMerge | None = None
-    already_one_person: bool = False
-    separate_next_run: bool = False
-
-
-def _active_person(record_id: int) -> int | None:
-    return (
-        Link.objects.filter(source_record_id=record_id, active=True)
-        .values_list("person_id", flat=True)
-        .first()
-    )
-
-
-def review_decide(*, viewer: Viewer, review_item_id: int, decision: str) -> ReviewOutcome:
-    """Record a reviewer's decision on a pair.
-
-    Confirm: a ConfirmedPair match, and the two people merged (the one with more records
-    kept; the older on a tie). Reject: a ConfirmedPair non-match; if the pair is already
-    one person, the next linking run separates them. Skip: left for someone else, marked.
-    """
-    if decision not in ReviewDecision.ALL:
-        raise ValidationFailed({"decision": _("Choose whether these are the same person.")})
-    require_review_item(viewer, review_item_id)
-    now = clock.now()
-    with transaction.atomic():
-        item = ReviewItem.objects.select_for_update().get(pk=review_item_id)
-        if item.status not in ReviewItem.UNDECIDED:
-            raise Conflict(_("Someone has already decided on this pair."))
-        item.decided_by_id = viewer.staff_id
-        item.decided_at = now
-        outcome = ReviewOutcome(item=item, decision=decision)
-        if decision == ReviewDecision.SKIP:
-            item.status = ReviewItem.Status.SKIPPED
-        else:
-            item.status = (
-                ReviewItem.Status.CONFIRMED
-                if decision == ReviewDecision.CONFIRM
-                else ReviewItem.Status.REJECTED
-            )
-            confirmed = ConfirmedPair.objects.create(
-                source_record_l_id=item.source_record_l_id,
-                source_record_r_id=item.source_record_r_id,
-                is_match=decision == ReviewDecision.CONFIRM,
-                by_id=viewer.staff_id,
-                at=now,
-                review_item=item,
-            )
-            people = [
-                _active_person(item.source_record_l_id),
-                _active_person(item.source_record_r_id),
-            ]
-            if decision == ReviewDecision.CONFIRM:
-                outcome = _confirm(viewer, item, confirmed, people)
-            else:
-                outcome = ReviewOutcome(
-                    item=item,
-                    decision=decision,
-                    separate_next_run=people[0] is not None and people[0] == people[1],
-                )
-        item.save(update_fields=["status", "decided_by", "decided_at"])
-        merge = outcome.merge
-        audit_record(
-            viewer=viewer,
-            action=f"review.{decision}",
-            object_type="review_item",
-            object_ids=[item.id, item.source_record_l_id, item.source_record_r_id]
-            + ([merge.id, merge.kept_person_id, merge.merged_person_id] if merge else []),
-            fields=["decision"],
-        )
-        if merge is not None:
-            merging.publish_merge(merge, viewer)
-        publish(
-            DomainEvent(
-                "review.decided", "review_item", item.id, viewer.user_id, {"decision": decision}
-            )
-        )
-    return outcome
-
-
-def _confirm(viewer: Viewer, item: ReviewItem, confirmed: ConfirmedPair, people) -> ReviewOutcome:
-    left, right = people
-    if left is not None and left == right:
-        return ReviewOutcome(item=item, decision=ReviewDecision.CONFIRM, already_one_person=True)
-    if left is None or right is None:
-        # One record was never linked: it joins the other's person, confirmed by staff.
-        person_id = left if left is not None else right
-        if person_id is None:
-            raise Conflict(_("Neither record is linked to a person yet. Run linking first."))
-        record_id = item.source_record_l_id if left is None else item.source_record_r_id
-        record = SourceRecord.objects.get(pk=record_id)
-        Link.objects.create(
-            source_record=record,
-            person_id=person_id,
-            method=Link.Method.MANUAL,
-            confirmed_by_id=viewer.staff_id,
-        )
-        PersonDepartment.objects.bulk_create(
-            [PersonDepartment(person_id=person_id, department_id=record.department_id)],
-            ignore_conflicts=True,
-        )
-        return ReviewOutcome(item=item, decision=ReviewDecision.CONFIRM)
-    counts = Counter(
-        Link.objects.filter(person_id__in=[left, right], active=True).values_list(
-            "person_id", flat=True
-        )
-    )
-    kept, merged = sorted([left, right], key=lambda p: (-counts[p], p))
-    outcome = merging.merge_people(
-        kept_person_id=kept,
-        merged_person_id=merged,
-        method=PersonMerge.Method.REVIEW,
-        reason=f"review item {item.id}",
-        merged_by_id=viewer.staff_id,
-    )
-    confirmed.merge = outcome.merge
-    confirmed.save(update_fields=["merge"])
-    return ReviewOutcome(item=item, decision=ReviewDecision.CONFIRM, merge=outcome.merge)
