@@ -105,7 +105,11 @@ def case_open(
             latitude, longitude = address.latitude, address.longitude
     if (latitude is None) != (longitude is None):
         errors["location"] = _("Give both latitude and longitude.")
-    elif latitude is not None and not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+    elif (
+        latitude is not None
+        and longitude is not None
+        and not (-90 <= latitude <= 90 and -180 <= longitude <= 180)
+    ):
         errors["location"] = _(
             "Give a latitude between -90 and 90 and a longitude between -180 and 180."
         )
@@ -113,7 +117,11 @@ def case_open(
         errors["location"] = _("This service needs a location.")
     if errors:
         raise ValidationFailed(errors)
-    area = area_containing(latitude=latitude, longitude=longitude) if latitude is not None else None
+    area = (
+        area_containing(latitude=latitude, longitude=longitude)
+        if latitude is not None and longitude is not None
+        else None
+    )
     workflow = workflow_for(service)
     now = clock.now()
     with transaction.atomic():
@@ -358,6 +366,7 @@ def interaction_log(
             person_id = case.person_id
             dept_id = case.department_id
         else:
+            assert person_id is not None  # a contact without a case was refused above
             policy.require_person_visible(viewer, person_id)
             if department_id is None:
                 if len(viewer.department_ids) != 1:

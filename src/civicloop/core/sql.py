@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any, overload
 
 from django.db import connection
 
@@ -24,7 +25,11 @@ def fetch_ids(sql: str, params: Iterable = ()) -> list[int]:
     return [row[0] for row in fetch_rows(sql, params)]
 
 
-def aware(value) -> dt.datetime | None:
+@overload
+def aware(value: None) -> None: ...
+@overload
+def aware(value: dt.datetime | str) -> dt.datetime: ...
+def aware(value: dt.datetime | str | None) -> dt.datetime | None:
     """A timestamp as the database gave it (SQLite: naive, or text, in UTC) as an aware datetime."""
     if value is None or isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value
@@ -45,13 +50,14 @@ class Columns:
         self.model, self.alias, self.fields = model, alias, chosen
         self.attnames = [f.attname for f in chosen]
         self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in chosen)
-        self._converters = None
+        self._converters: list[list[Any]] | None = None
 
     def __len__(self) -> int:
         return len(self.fields)
 
-    def build(self, values) -> object | None:
+    def build(self, values) -> Any:
         """An instance from this model's slice of a row; None where a LEFT JOIN found none."""
+        # Any: model classes are untyped without django-stubs, so no narrower type is real.
         if values[0] is None:
             return None
         if self._converters is None:

@@ -255,7 +255,7 @@ class DemoCity:
             elif case.status in ("resolved", "closed") and case.resolved_at is not None:
                 status = "met" if rng.random() < 0.85 else "unmet"
                 changed = case.resolved_at
-            elif case.status == "closed":
+            elif case.status == "closed" and case.closed_at is not None:
                 status, changed = "unmet", case.closed_at
             else:
                 status, changed = "open", recorded

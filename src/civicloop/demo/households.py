@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from civicloop.demo import texts
@@ -71,7 +72,7 @@ class HouseholdMaker:
     def surname(self, rng: random.Random) -> str:
         return rng.choices(SURNAMES, cum_weights=SURNAME_WEIGHTS, k=1)[0]
 
-    def given(self, rng: random.Random, sex: str, avoid: set[str] = frozenset()) -> str:
+    def given(self, rng: random.Random, sex: str, avoid: Collection[str] = frozenset()) -> str:
         names, cum = (MALE_GIVEN, MALE_WEIGHTS) if sex == "M" else (FEMALE_GIVEN, FEMALE_WEIGHTS)
         for _ in range(20):
             name = rng.choices(names, cum_weights=cum, k=1)[0]
@@ -146,10 +147,14 @@ class HouseholdMaker:
                 return None
             return self._person(rng, hh, **common, **kw)
 
+        def add_first(**kw) -> Member:
+            # Every household has room for one at least (`room` >= 1): its first member fits.
+            return self._person(rng, hh, **common, **kw)
+
         def couple(age_lo: int, age_hi: int) -> tuple[Member, Member | None]:
             age = rng.randint(age_lo, age_hi)
             first_sex = rng.choice("MF")
-            first = add(sex=first_sex, age=age)
+            first = add_first(sex=first_sex, age=age)
             same_sex = rng.random() < 0.06
             other = add(
                 sex=first_sex if same_sex else ("F" if first_sex == "M" else "M"),
@@ -239,12 +244,12 @@ class HouseholdMaker:
                 0.12,
             )
         elif kind == "lone_parent":
-            parent = add(sex="F" if rng.random() < 0.85 else "M", age=rng.randint(19, 52))
+            parent = add_first(sex="F" if rng.random() < 0.85 else "M", age=rng.randint(19, 52))
             children([parent], int(weighted(rng, (("1", 0.5), ("2", 0.35), ("3", 0.15)))), 17, 0.1)
         elif kind == "junior":
             age = rng.randint(50, 86)
             sex = rng.choice("MF")
-            parent = add(sex=sex, age=age)
+            parent = add_first(sex=sex, age=age)
             parents = [parent]
             if rng.random() < 0.55:
                 other = add(sex="F" if sex == "M" else "M", age=max(45, age + rng.randint(-5, 5)))
@@ -268,7 +273,7 @@ class HouseholdMaker:
                             RelationshipRow(p.person.ref, junior.person.ref, "parent", junior_dob)
                         )
         elif kind == "kinship":
-            grandparent = add(sex=rng.choice("MF"), age=rng.randint(55, 80))
+            grandparent = add_first(sex=rng.choice("MF"), age=rng.randint(55, 80))
             for _ in range(rng.choice((1, 1, 2))):
                 child = add(sex=rng.choice("MF"), age=rng.randint(2, 16))
                 if child is None:
@@ -283,7 +288,7 @@ class HouseholdMaker:
                 )
         else:  # adult siblings sharing a home
             base = rng.randint(20, 50)
-            first = add(sex=rng.choice("MF"), age=base)
+            first = add_first(sex=rng.choice("MF"), age=base)
             sibs = [first]
             twin = rng.random() < 0.15
             for _ in range(rng.choice((1, 1, 2))):

@@ -204,6 +204,7 @@ def intake_assisted(
         details=details,
         from_email=from_email,
     )
+    assert need_id is not None  # _check refused a missing need
     if person_id is not None:
         policy.require_person_visible(viewer, person_id)
     department_id = service.department_id

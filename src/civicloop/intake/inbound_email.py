@@ -184,7 +184,10 @@ def _body_and_attachments(message: EmailMessage) -> tuple[str, list[str]]:
         try:
             content = part.get_content()
         except (LookupError, UnicodeDecodeError):  # an unknown or lying charset
-            content = (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
+            payload = part.get_payload(decode=True)  # bytes, or None: this part is no multipart
+            content = (payload if isinstance(payload, bytes) else b"").decode(
+                "utf-8", errors="replace"
+            )
         if kind == "text/plain":
             plain.append(content)
         elif kind == "text/html":
@@ -295,7 +298,7 @@ def inbound_email_receive(*, raw: bytes) -> Received:
                     # named beside it: references are public, so only staff may attach it.
                     case=case,
                     department_id=case.department_id if case else None,
-                    person_id=case.person_id if from_reporter else None,
+                    person_id=case.person_id if case is not None and from_reporter else None,
                     status=TriageItem.Status.ATTACHED if from_reporter else TriageItem.Status.OPEN,
                 )
         except IntegrityError:  # another reader took the same message in the meantime
@@ -317,6 +320,7 @@ def inbound_email_receive(*, raw: bytes) -> Received:
                 case_reference=case.reference if case else "",
                 triage_item_id=item.id,
             )
+        assert case is not None  # its reporter wrote, so there is a case
         interaction = Interaction.objects.create(
             person_id=case.person_id,
             case=case,

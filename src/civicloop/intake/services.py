@@ -290,6 +290,7 @@ def _validate(report: ReportIn, channel: str) -> tuple[Service, dict, ResolvedLo
         errors["location"] = [_("Say where the problem is: choose an address or a place.")]
     if errors:
         raise ValidationFailed(errors)
+    assert service is not None  # a missing service is one of the errors
     return service, kept, place
 
 

@@ -70,23 +70,22 @@ def role_overrides(options: dict[str, Any]) -> dict[str, str]:
 def stages(stream: IO[str]) -> Iterator[Any]:
     """A spinner naming the current stage; each finished stage is logged with its time."""
     console = Console(file=stream, highlight=False)
-    state = {"stage": "", "since": time.perf_counter()}
+    stage, since = "", time.perf_counter()
     with console.status("starting") as status:
 
         def progress(message: str) -> None:
+            nonlocal stage, since
             now = time.perf_counter()
-            if state["stage"]:
-                console.print(f"[green]✓[/] {state['stage']} ({now - state['since']:.1f} s)")
-            state["stage"], state["since"] = message, now
+            if stage:
+                console.print(f"[green]✓[/] {stage} ({now - since:.1f} s)")
+            stage, since = message, now
             status.update(message)
 
         try:
             yield progress
         finally:
-            if state["stage"]:
-                console.print(
-                    f"[green]✓[/] {state['stage']} ({time.perf_counter() - state['since']:.1f} s)"
-                )
+            if stage:
+                console.print(f"[green]✓[/] {stage} ({time.perf_counter() - since:.1f} s)")
 
 
 def report(stream: IO[str], summary: LinkSummary, out: str | Path) -> None:

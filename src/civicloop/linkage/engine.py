@@ -13,7 +13,7 @@ import contextlib
 import io
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import polars as pl
@@ -159,11 +159,12 @@ def _linker(
     tables: list[pa.Table],
     model: LinkageModel,
     *,
-    link_type: str,
+    link_type: Literal["dedupe_only", "link_only"],
     con: duckdb.DuckDBPyConnection,
     max_iterations: int = 25,
 ):
     from splink import DuckDBAPI, Linker, SettingsCreator
+    from splink.blocking_rule_library import CustomRule
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     db_api = DuckDBAPI(connection=con)
@@ -173,8 +174,8 @@ def _linker(
     ]
     settings = SettingsCreator(
         link_type=link_type,
-        comparisons=splink_comparisons(model.comparisons),
-        blocking_rules_to_generate_predictions=[r.sql() for r in model.blocking_rules],
+        comparisons=list(splink_comparisons(model.comparisons)),
+        blocking_rules_to_generate_predictions=[CustomRule(r.sql()) for r in model.blocking_rules],
         probability_two_random_records_match=model.probability_two_random_records_match,
         unique_id_column_name="record_id",
         retain_matching_columns=True,
@@ -477,7 +478,8 @@ def _decisions(confirmed_pairs: Any) -> tuple[list[tuple[str, str]], list[tuple[
         if not isinstance(confirmed_pairs, pl.DataFrame | pa.Table)
         else _pairs_frame(confirmed_pairs)
     )
-    must, cannot = [], []
+    must: list[tuple[str, str]] = []
+    cannot: list[tuple[str, str]] = []
     for a, b, is_match in frame.select("record_id_l", "record_id_r", "is_match").iter_rows():
         (must if is_match else cannot).append((str(a), str(b)))
     return must, cannot

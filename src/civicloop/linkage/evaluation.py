@@ -81,6 +81,7 @@ def clustering_scores(clusters: pl.DataFrame, truth: pl.DataFrame) -> dict:
     )
     multi = per_cluster.filter(pl.col("size") > 1)
     impure = per_cluster.filter(pl.col("people") > 1)
+    largest = per_cluster.get_column("size").max()  # an int, or None when there is no record
     return {
         "records": frame.height,
         "true_pairs": actual,
@@ -95,7 +96,7 @@ def clustering_scores(clusters: pl.DataFrame, truth: pl.DataFrame) -> dict:
         "pure_multi_record_share": 1 - impure.height / multi.height if multi.height else 1.0,
         "impure_clusters": impure.height,
         "household_merges": impure.filter(pl.col("households") < pl.col("people")).height,
-        "largest_cluster": int(per_cluster.get_column("size").max() or 0),
+        "largest_cluster": largest if isinstance(largest, int) else 0,
         "records_in_review": int((frame.get_column("status") == "review").sum()),
         "true_people": frame.get_column("person_ref").n_unique(),
     }

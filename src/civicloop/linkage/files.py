@@ -113,17 +113,17 @@ def guess_roles(
     columns: list[str], *, id_column: str, overrides: Mapping[str, str | None] | None = None
 ) -> dict[str, str]:
     """Role -> column, from header names; `overrides` (role -> column) win."""
-    overrides = {k: v for k, v in (overrides or {}).items() if v}
-    unknown_roles = set(overrides) - set(ROLE_HEADERS)
+    chosen = {k: v for k, v in (overrides or {}).items() if v}
+    unknown_roles = set(chosen) - set(ROLE_HEADERS)
     if unknown_roles:
         raise LinkageFileError(f"unknown column roles: {', '.join(sorted(unknown_roles))}")
-    for role, column in overrides.items():
+    for role, column in chosen.items():
         if column not in columns:
             raise LinkageFileError(
                 f"the {role.replace('_', ' ')} column '{column}' is not in the file; "
                 f"its columns are: {', '.join(columns)}"
             )
-    roles: dict[str, str] = dict(overrides)
+    roles: dict[str, str] = dict(chosen)
     taken = {id_column, *roles.values()}
     by_normal: dict[str, str] = {}
     for column in columns:
@@ -132,10 +132,10 @@ def guess_roles(
         if role in roles:
             continue
         for name in names:
-            column = by_normal.get(name)
-            if column is not None and column not in taken:
-                roles[role] = column
-                taken.add(column)
+            found = by_normal.get(name)
+            if found is not None and found not in taken:
+                roles[role] = found
+                taken.add(found)
                 break
     return roles
 

@@ -83,6 +83,7 @@ def score_pairs(
         con.unregister("__pairs")
         if own:
             con.close()
+    assert isinstance(frame, pl.DataFrame)
     return frame.with_columns(
         (1.0 / (1.0 + (2.0 ** (-pl.col("match_weight").clip(-60, 60))))).alias("match_probability")
     )

@@ -88,7 +88,7 @@ def _record_view(viewer: Viewer, record: SourceRecord, person: Person | None) ->
         department_name=record.department.name if own else "",
         local_id=record.local_id if own else "",
         received_at=record.received_at if own else None,
-        person_id=person.id if visible else None,
+        person_id=person.id if person is not None and visible else None,
         person_label=str(person) if visible else "",
     )
 

@@ -33,12 +33,13 @@ def tracking_link(reference: str, secret: str = "") -> str:
 
 
 def _subject(kind: str, reference: str, service: str) -> str:
-    what = {
+    whats: dict[str, str] = {
         Notification.Kind.OPENED: _("report received"),
         Notification.Kind.STATUS_CHANGED: _("status changed"),
         Notification.Kind.UPDATE_ADDED: _("new update"),
         Notification.Kind.CLOSED: _("closed"),
-    }[kind]
+    }
+    what = whats[kind]
     if service:
         return _("%(reference)s (%(service)s): %(what)s") % {
             "reference": reference,

@@ -224,6 +224,7 @@ def _settle(
         notification.tracking_secret = ""
         notification.update_text = ""
         if status == Notification.Status.SENT:
+            assert contact is not None  # a message went, so its contact was read
             notification.sent_at = clock.now()
             notification.provider_message_id = provider_message_id[:200]
             notification.recipient_hash = recipient_hash(contact.address)

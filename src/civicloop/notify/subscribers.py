@@ -21,6 +21,8 @@ def _case_id(event: DomainEvent) -> int | None:
     value = event.data.get("case_id")
     if value is None and event.object_type == "case":
         value = event.object_id
+    if value is None:
+        return None
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -176,7 +176,8 @@ _STREAMS = [
     ),
 ]
 _STREAMS = [
-    (kind, sql.replace("{null_time}", _NULL_TIME), *columns) for kind, sql, *columns in _STREAMS
+    (kind, sql.replace("{null_time}", _NULL_TIME), time_column, id_column, dept_column)
+    for kind, sql, time_column, id_column, dept_column in _STREAMS
 ]
 
 

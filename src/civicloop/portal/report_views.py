@@ -62,7 +62,7 @@ def current_report(request: HttpRequest) -> Report | None:
     """The report this session is writing, if its service is still offered."""
     draft = drafts.draft_get(request)
     service = selectors.offered_service(draft["service"]) if draft else None
-    if service is None:
+    if draft is None or service is None:
         return None
     return Report(draft=draft, service=service, questions=selectors.service_questions(service))
 
@@ -93,7 +93,9 @@ def report_start(request: HttpRequest, service_code: str) -> HttpResponse:
             status=UNPROCESSABLE,
         )
     drafts.draft_start(request, service)
-    return redirect(current_report(request).next_url())
+    report = current_report(request)
+    assert report is not None  # the draft just started, for a service on offer
+    return redirect(report.next_url())
 
 
 @csrf_exempt

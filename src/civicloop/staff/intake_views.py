@@ -10,6 +10,7 @@ known (the duplicate check of person intake); the caseworker picks one or adds a
 from __future__ import annotations
 
 import copy
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms as django_forms
@@ -273,12 +274,11 @@ def intake(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             )
             context.update(step="find", search_form=search)
             if searched and search.is_valid():
-                criteria = people_selectors.PersonSearchCriteria(
-                    **{
-                        k: v.strip() if isinstance(v, str) else v
-                        for k, v in search.cleaned_data.items()
-                    }
-                )
+                answers: dict[str, Any] = {
+                    k: v.strip() if isinstance(v, str) else v
+                    for k, v in search.cleaned_data.items()
+                }
+                criteria = people_selectors.PersonSearchCriteria(**answers)
                 try:
                     results = people_selectors.person_search(
                         viewer=viewer, criteria=criteria, page=_int(params.get("page")) or 1
@@ -291,7 +291,11 @@ def intake(request: HttpRequest, viewer: Viewer) -> HttpResponse:
                 status = UNPROCESSABLE
             context["error_links"] = search.error_links()
     if person is not None or new_person:
-        initial = {"triage": item_id, "person": person_id, "priority": Priority.NORMAL}
+        initial: dict[str, Any] = {
+            "triage": item_id,
+            "person": person_id,
+            "priority": Priority.NORMAL,
+        }
         if detail is not None:
             initial.update(
                 triage_version=detail.version,

@@ -126,7 +126,7 @@ def person_search(request: HttpRequest, viewer: Viewer) -> HttpResponse:
                 form.add_service_errors(error.errors)
         if not form.is_valid():
             status = UNPROCESSABLE
-    context = {"form": form, "results": results, "error_links": form.error_links()}
+    context: dict = {"form": form, "results": results, "error_links": form.error_links()}
     if results is not None:
         context["pagination"] = _pagination(request, results)
     return render(request, "staff/person_search.html", context, status=status)

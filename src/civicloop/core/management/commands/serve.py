@@ -99,8 +99,7 @@ class Command(BaseCommand):
                 )
             self.stdout.write(f"serve: CivicLoop at http://{bind}/ — Ctrl-C to stop")
             self.stdout.flush()
-            first_exit = self._wait_for_first_exit(children)
-            code = first_exit.process.returncode
+            first_exit, code = self._wait_for_first_exit(children)
             if not stopping:
                 self.stderr.write(
                     f"serve: {first_exit.name} exited with status {code}; stopping the rest"
@@ -115,11 +114,13 @@ class Command(BaseCommand):
             )
 
     @staticmethod
-    def _wait_for_first_exit(children: list[Child]) -> Child:
+    def _wait_for_first_exit(children: list[Child]) -> tuple[Child, int]:
+        """The first started child to exit, with its exit status."""
         while True:
             for child in children:
-                if child.process.poll() is not None:
-                    return child
+                code = child.process.poll() if child.process else None
+                if code is not None:
+                    return child, code
             time.sleep(0.2)
 
     @staticmethod

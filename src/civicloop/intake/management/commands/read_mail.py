@@ -75,7 +75,7 @@ def from_imap(
     *, host: str, port: int, user: str, password: str, folder: str, security: str
 ) -> Source:
     """Unseen messages of an IMAP folder; each is flagged \\Seen once taken in."""
-    client = None
+    client: imaplib.IMAP4 | None = None
     try:
         if security == "ssl":
             client = imaplib.IMAP4_SSL(host, port, ssl_context=ssl.create_default_context())
@@ -93,19 +93,19 @@ def from_imap(
         status, _data = client.select(_quoted(folder))
         if status != "OK":
             raise CommandError(f"read-mail: no folder {folder!r} on {host}")
-        status, data = client.uid("SEARCH", None, "UNSEEN")
+        status, data = client.uid("SEARCH", "UNSEEN")
         if status != "OK":
             raise CommandError(f"read-mail: {host} refused the search for unseen messages")
-        for uid in (data[0] or b"").split():
+        for uid in (data[0] or b"").decode("ascii").split():
             status, parts = client.uid("FETCH", uid, "(BODY.PEEK[])")
             raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
             if status != "OK" or raw is None:
-                raise CommandError(f"read-mail: {host} did not send message {uid.decode()}")
+                raise CommandError(f"read-mail: {host} did not send message {uid}")
 
-            def mark_seen(uid=uid) -> None:
+            def mark_seen(uid: str = uid) -> None:
                 client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
 
-            yield f"imap:{uid.decode()}", raw, mark_seen
+            yield f"imap:{uid}", raw, mark_seen
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             client.logout()
