@@ -14,7 +14,7 @@ SEED ?= 42
 PYTEST_ARGS ?=
 # Two processes, one per core; `make test XDIST=0` runs in one process.
 XDIST ?= 2
-LINT_PATHS := $(wildcard src tests bench)
+LINT_PATHS := $(wildcard src tests bench typings)
 
 .PHONY: help install install-test run serve migrate demo test lint format bench lock licences clean distclean
 
@@ -55,9 +55,10 @@ test: install-test ## Set everything up and run the whole test suite (pytest, br
 	if [ $$status -eq 5 ]; then echo "pytest collected no test: that is a failure" >&2; fi; \
 	exit $$status
 
-lint: install-test ## ruff check and ruff format --check on src, tests and bench
+lint: install-test ## ruff check and ruff format --check on src, tests and bench; mypy on src
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
 
 format: install-test ## Fix what ruff can fix and format src, tests and bench
 	$(BIN)/ruff check --fix $(LINT_PATHS)
@@ -76,7 +77,7 @@ licences: install-test ## Fail if a runtime dependency is GPL- or AGPL-licensed
 	$(PY) scripts/check_licences.py requirements/lock.txt
 
 clean: ## Remove caches, build output and collected static files (keeps .venv and the database)
-	rm -rf .pytest_cache .ruff_cache build dist src/*.egg-info var/static test-results
+	rm -rf .pytest_cache .ruff_cache .mypy_cache build dist src/*.egg-info var/static test-results
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean ## Also remove .venv and var/ (the database and media): a fresh machine
