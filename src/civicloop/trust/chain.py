@@ -98,14 +98,17 @@ def _lock_head() -> ChainHead:
     head = ChainHead.objects.select_for_update().filter(pk=HEAD_ID).first()
     if head is not None:
         return head
-    if AuditEvent.objects.filter(seq__isnull=False).exists():
+    # Two sealers may both find no head: the loser's insert waits for the winner and
+    # then does nothing, and it locks the winner's committed row. Only then is it known
+    # whether the head was missing: checking sealed events before the insert would see a
+    # winner's events committed after the head was looked for, and cry wolf.
+    ChainHead.objects.bulk_create([ChainHead(pk=HEAD_ID)], ignore_conflicts=True)
+    head = ChainHead.objects.select_for_update().get(pk=HEAD_ID)
+    if head.seq == 0 and AuditEvent.objects.filter(seq__isnull=False).exists():
         raise ChainHeadMissing(
             "sealed audit events exist but the chain head is missing; run `civicloop audit verify`"
         )
-    # Two sealers may both find no head: the loser's insert waits for the winner and
-    # then does nothing, and it locks the winner's committed row.
-    ChainHead.objects.bulk_create([ChainHead(pk=HEAD_ID)], ignore_conflicts=True)
-    return ChainHead.objects.select_for_update().get(pk=HEAD_ID)
+    return head
 
 
 def seal_pending(batch_size: int = 1000) -> int:
