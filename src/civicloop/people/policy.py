@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from civicloop.core.access import Forbidden, NotVisible, Viewer
+from civicloop.core.sql import marks
 from civicloop.people.models import Person, PersonDepartment
 
 PERSON_ROLES = frozenset({"caseworker", "supervisor"})
@@ -43,6 +44,15 @@ def visible_people(viewer: Viewer) -> QuerySet[Person]:
     )
 
 
+def served_sql(column: str, department_ids: list[int]) -> str:
+    """SQL: the person whose id is `column` is served by one of `department_ids` (one %s
+    placeholder each, in that order)."""
+    return (
+        "EXISTS (SELECT 1 FROM people_persondepartment pd"
+        f" WHERE pd.person_id = {column} AND pd.department_id IN ({marks(department_ids)}))"
+    )
+
+
 def visible_people_sql(viewer: Viewer, alias: str = "p") -> tuple[str, list]:
     """`visible_people` as a SQL condition on people_person aliased `alias`, for the
     reads that run on every request as plain SQL (person search, the 360° view)."""
@@ -50,11 +60,7 @@ def visible_people_sql(viewer: Viewer, alias: str = "p") -> tuple[str, list]:
     own = sorted(viewer.department_ids)
     if not own:
         return "1 = 0", []
-    return (
-        f"{alias}.merged_into_id IS NULL AND EXISTS (SELECT 1 FROM people_persondepartment pd"
-        f" WHERE pd.person_id = {alias}.id AND pd.department_id IN ({', '.join(['%s'] * len(own))}))",
-        own,
-    )
+    return f"{alias}.merged_into_id IS NULL AND {served_sql(f'{alias}.id', own)}", own
 
 
 def is_person_visible(viewer: Viewer, person_id: int) -> bool:

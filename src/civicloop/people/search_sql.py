@@ -19,6 +19,11 @@ _LOOKUPS = {"eq": "exact", "gte": "gte", "lt": "lt", "startswith": "startswith"}
 _SQL = {"eq": "{} = %s", "gte": "{} >= %s", "lt": "{} < %s", "startswith": "{} LIKE %s ESCAPE '\\'"}
 
 
+def _joined(operator: str, parts: list[tuple[str, list]]) -> tuple[str, list]:
+    """Conditions joined by `operator`, in parentheses, with their parameters in order."""
+    return "(" + operator.join(s for s, _ in parts) + ")", [p for _, ps in parts for p in ps]
+
+
 @dataclass(frozen=True)
 class Cond:
     """`column op value` on people_person (the column and the field share a name)."""
@@ -30,11 +35,11 @@ class Cond:
     def q(self) -> Q:
         return Q(**{f"{self.column}__{_LOOKUPS[self.op]}": self.value})
 
-    def sql(self) -> tuple[str, list]:
+    def sql(self, alias: str = "p") -> tuple[str, list]:
         value = self.value
         if self.op == "startswith":
             value = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return _SQL[self.op].format(f"p.{self.column}"), [value]
+        return _SQL[self.op].format(f"{alias}.{self.column}"), [value]
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,7 @@ class AnyOf:
         return reduce(or_, (c.q() for c in self.conds))
 
     def sql(self) -> tuple[str, list]:
-        parts = [c.sql() for c in self.conds]
-        return "(" + " OR ".join(s for s, _ in parts) + ")", [p for _, ps in parts for p in ps]
+        return _joined(" OR ", [c.sql() for c in self.conds])
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,7 @@ class Rank:
         return reduce(and_, (t.q() for t in self.terms))
 
     def sql(self) -> tuple[str, list]:
-        parts = [t.sql() for t in self.terms]
-        return "(" + " AND ".join(s for s, _ in parts) + ")", [p for _, ps in parts for p in ps]
+        return _joined(" AND ", [t.sql() for t in self.terms])
 
 
 def rank(*terms: Cond | AnyOf | Rank) -> Rank:

@@ -107,8 +107,8 @@ def _near_family_names(family: str) -> list[str]:
                 [family, family, NEAR_SPELLINGS],
             )
         ]
-    prefix, prefix_params = Cond("key", "startswith", family[:3]).sql()
-    sql = f"SELECT p.key FROM people_familyname p WHERE {prefix} ORDER BY p.key LIMIT 1000"
+    prefix, prefix_params = Cond("key", "startswith", family[:3]).sql(alias="n")
+    sql = f"SELECT n.key FROM people_familyname n WHERE {prefix} ORDER BY n.key LIMIT 1000"
     found = [row[0] for row in fetch_rows(sql, prefix_params)]
     closeness = {k: difflib.SequenceMatcher(None, family, k).ratio() for k in found}
     return sorted(found, key=lambda k: (-closeness[k], k))[:NEAR_SPELLINGS]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from civicloop.cases.models import CaseEvent, Channel, Interaction
 from civicloop.cases.workflow import status_label
 from civicloop.core.access import ValidationFailed, Viewer
-from civicloop.core.sql import aware
+from civicloop.core.sql import aware, marks
 from civicloop.people.models import PersonNeed
 
 # Order of kinds among entries at the same instant (higher first).
@@ -102,7 +102,7 @@ def person_timeline(
             condition, condition_params = _after(kind, position, time_column, id_column)
             where.append(condition)
             where_params += condition_params
-        own_marks = ", ".join(["%s"] * len(own))
+        own_marks = marks(own)
         branches.append(
             "SELECT * FROM ("
             + sql.format(own=own_marks)

@@ -125,18 +125,11 @@ def departments(ids: set[int]) -> list[Department]:
     return [cols.build(row) for row in rows]
 
 
-def _served(own: list[int], column: str) -> str:
-    return (
-        f"EXISTS (SELECT 1 FROM people_persondepartment pd WHERE pd.person_id = {column}"
-        f" AND pd.department_id IN ({marks(own)}))"
-    )
-
-
 def household_others(person_id: int, own: list[int]) -> list[tuple]:
     """(id, given, family, date of birth, served) of the others in their current household,
     oldest first; `served`: one of the viewer's departments serves them too."""
     rows = fetch_rows(
-        f"SELECT o.id, o.given_name, o.family_name, o.date_of_birth, {_served(own, 'o.id')}"
+        f"SELECT o.id, o.given_name, o.family_name, o.date_of_birth, {policy.served_sql('o.id', own)}"
         " FROM people_householdmembership m JOIN people_person o ON o.id = m.person_id"
         " WHERE m.household_id IN (SELECT h.household_id FROM people_householdmembership h"
         " WHERE h.person_id = %s AND h.until IS NULL ORDER BY h.id LIMIT 1)"
@@ -152,7 +145,7 @@ def relationships(person_id: int, own: list[int]) -> list[tuple]:
     `outgoing`: this person's own ("parent of" the other)."""
     rows = fetch_rows(
         f"SELECT r.kind, r.from_person_id, o.id, o.given_name, o.family_name,"
-        f" {_served(own, 'o.id')} FROM people_relationship r JOIN people_person o"
+        f" {policy.served_sql('o.id', own)} FROM people_relationship r JOIN people_person o"
         " ON o.id = CASE WHEN r.from_person_id = %s THEN r.to_person_id ELSE r.from_person_id END"
         " WHERE (r.from_person_id = %s OR r.to_person_id = %s) AND r.until IS NULL ORDER BY r.id",
         [*own, person_id, person_id, person_id],
